@@ -27,11 +27,19 @@ class SentenceTransformerEncoder(Encoder):
 
     @cached_property
     def model(self):
-        from sentence_transformers import SentenceTransformer
+        import warnings
 
-        m = SentenceTransformer(str(self.model_dir), device=None)
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            m = SentenceTransformer(str(self.model_dir), device=None)
         m.max_seq_length = self.max_tokens
-        self.dim = m.get_sentence_embedding_dimension()
+        get_dim = getattr(m, "get_embedding_dimension", None) or m.get_sentence_embedding_dimension
+        self.dim = get_dim()
         return m
 
     def _embed(self, texts: list[str]) -> np.ndarray:

@@ -1,0 +1,29 @@
+"""searchkit: semantic search over your own documents, offline, on a CPU.
+
+The public API. Importing this module is cheap: nothing heavy (torch, faiss) loads until used.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .errors import (BadInput, EncoderMismatch, IndexLocked, IndexNotFound, ReadError,
+                     SearchkitError)
+from .types import Hit, IndexReport, Skipped
+
+
+def __getattr__(name):  # lazy: keep `import searchkit` and `search --help` fast
+    if name == "Index":
+        from .index import Index
+
+        return Index
+    if name == "ChunkSettings":
+        from .config import ChunkSettings
+
+        return ChunkSettings
+    raise AttributeError(name)
+
+
+__all__ = ["Index", "ChunkSettings", "Hit", "IndexReport", "Skipped", "SearchkitError",
+           "BadInput", "EncoderMismatch", "IndexLocked", "IndexNotFound", "ReadError",
+           "__version__"]

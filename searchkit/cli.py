@@ -1,0 +1,236 @@
+"""The ``search`` command: a thin skin over the Python API. Parse, call, format.
+
+Heavy modules (torch, faiss, the index) are imported inside commands so that ``--help`` is
+instant. Library errors become one ``Error: ...`` line: exit 1 for runtime errors, 2 for usage.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import textwrap
+
+import click
+
+from .errors import BadInput, SearchkitError
+
+EXIT_SKIPPED = 3
+
+
+class Group(click.Group):
+    """Translates library errors once, at the boundary."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except BadInput as e:
+            raise click.UsageError(str(e), ctx=None) if _usage(e) else click.ClickException(str(e))
+        except SearchkitError as e:
+            raise click.ClickException(str(e)) from None
+        except KeyboardInterrupt:
+            click.echo("Interrupted; everything committed so far is kept.", err=True)
+            sys.exit(130)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+            raise
+        except Exception as e:  # never a traceback for users; SEARCHKIT_DEBUG=1 shows it
+            if os.environ.get("SEARCHKIT_DEBUG"):
+                raise
+            raise click.ClickException(
+                f"internal error: {type(e).__name__}: {e} (SEARCHKIT_DEBUG=1 shows details)"
+            ) from None
+
+
+def _usage(e: BadInput) -> bool:
+    return getattr(e, "usage", False)
+
+
+def _setup_logging(quiet: bool) -> None:
+    import logging
+
+    log = logging.getLogger("searchkit")
+    if not log.handlers:
+        h = logging.StreamHandler(sys.stderr)
+        h.setFormatter(logging.Formatter("%(message)s"))
+        log.addHandler(h)
+    log.setLevel(logging.ERROR if quiet else logging.INFO)
+    log.propagate = False
+
+
+index_option = click.option(
+    "--index", "index_dir", type=click.Path(file_okay=False), envvar="SEARCHKIT_INDEX",
+    default=None, show_envvar=True,
+    help="Index directory. [default: indexes/default]")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+
+
+def _index_path(index_dir):
+    from .config import default_index_path
+
+    return index_dir or str(default_index_path())
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="searchkit", prog_name="searchkit")
+def cli():
+    """searchkit: semantic search over your own documents, offline, on a CPU.
+
+    \b
+    Quick start:
+      search index sample_corpus
+      search query "how do rivers wear away their sides"
+    """
+
+
+@cli.command("index")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@index_option
+@click.option("--include", multiple=True, metavar="GLOB",
+              help="Only files matching GLOB (name or relative path); repeatable.")
+@click.option("--exclude", multiple=True, metavar="GLOB",
+              help="Skip files and folders matching GLOB; repeatable.")
+@click.option("--encoder", default=None,
+              help="Encoder for a new index: minilm, minilm-onnx, minilm-int8, or a tuned "
+                   "model name/path. [default: minilm, or the index's own]")
+@click.option("--chunk-size", type=click.IntRange(16, 512), default=None,
+              help="Chunk size in tokens for a new index (special tokens included). [default: 256]")
+@click.option("--overlap", type=click.IntRange(0, 256), default=None,
+              help="Tokens shared by consecutive chunks, for a new index. [default: 32]")
+@click.option("--dry-run", is_flag=True, help="Print what a sync would do; write nothing.")
+@click.option("--rebuild", is_flag=True,
+              help="Build the index anew (e.g. with another --encoder); the old one stays "
+                   "usable until the new one is complete.")
+@click.option("-v", "--verbose", is_flag=True, help="List every skipped file.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
+@json_option
+def index_cmd(paths, index_dir, include, exclude, encoder, chunk_size, overlap, dry_run,
+              rebuild, verbose, quiet, as_json):
+    """Index (or re-sync) the documents under PATHS.
+
+    Reads .txt .md .rst .html .pdf and common source files, recursively (hidden folders
+    skipped). Re-running syncs: only new or changed text is embedded, moved files keep their
+    vectors and deleted files leave the index.
+
+    Exit status: 0 when every file was indexed, 3 when some files were skipped (listed in the
+    summary; unsupported file types do not count), 1 on errors.
+    """
+    _setup_logging(quiet or as_json)
+    from .api import index_paths
+
+    bar = _ProgressBar(disabled=quiet or as_json)
+    try:
+        report = index_paths(paths, index=_index_path(index_dir), include=include,
+                             exclude=exclude, encoder=encoder, chunk_size=chunk_size,
+                             overlap=overlap, dry_run=dry_run, rebuild=rebuild,
+                             progress=bar.update)
+    finally:
+        bar.close()
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    elif not quiet:
+        click.echo(_summary(report, verbose))
+    if report.problems:
+        sys.exit(EXIT_SKIPPED)
+
+
+class _ProgressBar:
+    """tqdm on stderr, with rate and ETA; created when the total is known."""
+
+    def __init__(self, disabled: bool):
+        self.disabled = disabled
+        self.bar = None
+
+    def update(self, phase: str, n: int, total: int | None) -> None:
+        if self.disabled:
+            return
+        if total is not None:
+            if self.bar is None and total > 0:
+                from tqdm import tqdm
+
+                self.bar = tqdm(total=total, unit="chunk", desc="Embedding", file=sys.stderr,
+                                dynamic_ncols=True, disable=None)
+            return
+        if self.bar is not None:
+            self.bar.update(n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _summary(r, verbose: bool) -> str:
+    head = "Dry run (nothing written): " if r.dry_run else ""
+    lines = [
+        f"{head}{r.files_indexed} files indexed ({len(r.new)} new, {len(r.changed)} changed, "
+        f"{len(r.renamed)} moved), {len(r.unchanged)} unchanged, {len(r.deleted)} removed, "
+        f"{len(r.skipped)} skipped.",
+    ]
+    rate = f", {r.chunks_embedded / r.seconds:.1f} chunks/s" if r.seconds and r.chunks_embedded else ""
+    verb = "would embed" if r.dry_run else "embedded"
+    lines.append(f"Chunks: +{r.chunks_added} -{r.chunks_removed}, {verb} {r.chunks_embedded} "
+                 f"in {r.seconds:.1f} s{rate}.")
+    if r.skipped:
+        reasons: dict[str, list[str]] = {}
+        for s in r.skipped:
+            reasons.setdefault(s.reason, []).append(s.path)
+        for reason, files in sorted(reasons.items(), key=lambda kv: -len(kv[1])):
+            shown = files if verbose else files[:3]
+            more = f" (+{len(files) - len(shown)} more; -v lists all)" if len(files) > len(shown) else ""
+            lines.append(f"Skipped {len(files)} ({reason}): " + ", ".join(shown) + more)
+    return "\n".join(lines)
+
+
+@cli.command("query")
+@click.argument("text")
+@index_option
+@click.option("-k", "--top", "k", type=click.IntRange(1, 1000), default=10, show_default=True,
+              help="Number of results.")
+@json_option
+def query_cmd(text, index_dir, k, as_json):
+    """Rank passages of the index by meaning for the question TEXT."""
+    from .api import search
+
+    hits = search(text, index=_index_path(index_dir), k=k)
+    if as_json:
+        click.echo(json.dumps({"query": text, "hits": [h.to_dict() for h in hits]},
+                              indent=2, ensure_ascii=False))
+        return
+    if not hits:
+        click.echo("No results.")
+    for h in hits:
+        click.echo(format_hit(h))
+
+
+def format_hit(h, width: int = 100) -> str:
+    title = f"  {h.title}" if h.title else ""
+    head = click.style(f"{h.rank:>2}. {h.location}", bold=True) + f"  [{h.score:.3f}]{title}"
+    if h.heading and h.heading != h.title:
+        head += click.style(f"  § {h.heading}", dim=True)
+    snippet = " ".join(h.text.split())
+    if len(snippet) > 320:
+        snippet = snippet[:317].rsplit(" ", 1)[0] + " ..."
+    body = textwrap.indent(textwrap.fill(snippet, width - 4), "    ")
+    return f"{head}\n{body}\n"
+
+
+@cli.command("stats")
+@index_option
+@json_option
+def stats_cmd(index_dir, as_json):
+    """Documents, chunks, encoder and size of an index."""
+    from .api import stats
+
+    s = stats(index=_index_path(index_dir))
+    if as_json:
+        click.echo(json.dumps(s, indent=2))
+        return
+    for k, v in s.items():
+        click.echo(f"{k:>18}: {v}")
+
+
+def main():  # console-script entry point
+    cli(prog_name="search")
+
+
+if __name__ == "__main__":
+    main()

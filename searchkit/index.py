@@ -1,0 +1,591 @@
+"""The Index facade: create/open an index directory, sync folders into it, search it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+
+from . import __version__
+from .chunking import chunk_text
+from .config import ChunkSettings, Manifest, default_index_path, max_file_bytes
+from .errors import BadInput, EncoderMismatch, IndexNotFound, ReadError, SearchkitError
+from .readers import heading_path, read_bytes
+from .store.lock import WriteLock
+from .store.meta import MetaStore
+from .store.vectors import VectorIndex
+from .types import Hit, IndexReport, Skipped
+from .walk import walk
+
+log = logging.getLogger("searchkit")
+
+DB_FILE = "index.db"
+VECTORS_FILE = "vectors.faiss"
+MANIFEST_FILE = "manifest.json"
+#: Chunks embedded and committed together: the unit a kill can interrupt.
+COMMIT_CHUNKS = 256
+
+Progress = Callable[[str, int, int | None], None]  # (phase, advance, total)
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class _Pending:
+    """A document read and chunked, waiting to be embedded and written."""
+
+    path: str
+    row: dict
+    chunks: list[dict]
+    replaces: int | None = None  # the doc id it replaces (changed file)
+    kind: str = "new"
+
+
+class Index:
+    """A searchable index directory.
+
+    Use :meth:`create` for a new (or existing) index and :meth:`open` for an existing one.
+    Writing methods take the index's write lock for their duration.
+    """
+
+    def __init__(self, path: Path, store: MetaStore, manifest: Manifest, readonly: bool):
+        self.path = path
+        self.store = store
+        self.manifest = manifest
+        self.readonly = readonly
+        self._encoder = None
+        self._vectors: VectorIndex | None = None
+        self._vectors_gen = -1
+
+    # -- lifecycle ---------------------------------------------------------------------
+    @classmethod
+    def create(cls, path: str | Path | None = None, encoder: str = "minilm",
+               chunking: ChunkSettings | None = None, exist_ok: bool = True) -> "Index":
+        """Create an index directory (or open it if it exists and ``exist_ok``).
+
+        Raises:
+            EncoderMismatch: the existing index was built with another encoder.
+        """
+        path = Path(path) if path else default_index_path()
+        if (path / DB_FILE).exists():
+            if not exist_ok:
+                raise BadInput(f"an index already exists at {path}")
+            idx = cls.open(path, readonly=False)
+            if encoder != idx.manifest.encoder:
+                idx.close()
+                raise EncoderMismatch(
+                    f"index {path} was built with encoder {idx.manifest.encoder!r}, not "
+                    f"{encoder!r}; use --rebuild (Index.rebuild) to switch encoders")
+            return idx
+        from .encoders import get_encoder
+
+        enc = get_encoder(encoder)
+        chunking = chunking or ChunkSettings(max_tokens=min(256, enc.max_tokens))
+        if chunking.max_tokens > enc.max_tokens:
+            raise BadInput(f"chunk size {chunking.max_tokens} exceeds the encoder's "
+                           f"{enc.max_tokens} tokens")
+        path.mkdir(parents=True, exist_ok=True)
+        store = MetaStore(path / DB_FILE)
+        manifest = Manifest(encoder=enc.id, dim=enc.dim,
+                            chunking={"max_tokens": chunking.max_tokens,
+                                      "overlap": chunking.overlap,
+                                      "tokenizer": enc.model_dir.name},
+                            searchkit_version=__version__)
+        with store.db.conn:
+            for k, v in manifest.to_dict().items():
+                store.set_meta(k, v)
+            store.set_meta("generation", 0)
+            store.set_meta("created_at", time.time())
+        idx = cls(path, store, manifest, readonly=False)
+        idx._encoder = enc
+        idx._write_manifest_file()
+        return idx
+
+    @classmethod
+    def open(cls, path: str | Path | None = None, readonly: bool = True,
+             encoder: str | None = None) -> "Index":
+        """Open an existing index. ``encoder``, when given, must match the manifest's.
+
+        Raises:
+            IndexNotFound: nothing is indexed at ``path``.
+            EncoderMismatch: ``encoder`` differs from the one the index was built with.
+        """
+        path = Path(path) if path else default_index_path()
+        if not (path / DB_FILE).exists():
+            raise IndexNotFound(f"no index at {path} (create one with: search index PATH "
+                                f"--index {path})")
+        store = MetaStore(path / DB_FILE, readonly=readonly)
+        try:
+            manifest = Manifest.from_dict({k: store.get_meta(k) for k in
+                                           Manifest.__dataclass_fields__
+                                           if store.get_meta(k) is not None})
+        except Exception as e:  # a database that is not ours
+            store.close()
+            raise IndexNotFound(f"{path} does not hold a searchkit index ({e})") from e
+        if encoder and encoder != manifest.encoder:
+            store.close()
+            raise EncoderMismatch(
+                f"index {path} was built with encoder {manifest.encoder!r} "
+                f"(dim {manifest.dim}); it cannot be used with {encoder!r}")
+        return cls(path, store, manifest, readonly)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> "Index":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @property
+    def chunk_settings(self) -> ChunkSettings:
+        c = self.manifest.chunking
+        return ChunkSettings(max_tokens=c.get("max_tokens", 256), overlap=c.get("overlap", 32))
+
+    @property
+    def encoder(self):
+        """The index's encoder, checked against the manifest."""
+        if self._encoder is None:
+            from .encoders import get_encoder
+
+            enc = get_encoder(self.manifest.encoder)
+            if enc.dim != self.manifest.dim:
+                raise EncoderMismatch(
+                    f"index {self.path} holds {self.manifest.dim}-d vectors from "
+                    f"{self.manifest.encoder!r}, but that encoder now gives {enc.dim}-d")
+            self._encoder = enc
+        return self._encoder
+
+    def _write_manifest_file(self) -> None:
+        data = {**self.manifest.to_dict(), "generation": self.store.generation()}
+        tmp = self.path / (MANIFEST_FILE + ".tmp")
+        tmp.write_text(json.dumps(data, indent=2) + "\n")
+        os.replace(tmp, self.path / MANIFEST_FILE)
+
+    def _writable(self) -> None:
+        if self.readonly:
+            raise SearchkitError(f"index {self.path} was opened read-only")
+
+    # -- writing -----------------------------------------------------------------------
+    def add_paths(self, paths: Sequence[str | Path], include: Sequence[str] = (),
+                  exclude: Sequence[str] = (), dry_run: bool = False,
+                  progress: Progress | None = None) -> IndexReport:
+        """Sync the files under ``paths`` into the index: new and changed files are
+        (re-)indexed, moved files keep their vectors, files gone from disk are removed, and
+        only chunk texts the index has never embedded are sent to the encoder. Documents
+        indexed from other paths are left alone.
+
+        Raises:
+            BadInput: a path does not exist.
+            IndexLocked: another process is writing the index.
+        """
+        if not dry_run:
+            self._writable()
+        roots = [Path(os.path.abspath(p)) for p in paths]
+        for given, root in zip(paths, roots):
+            if not root.exists():
+                raise BadInput(f"path not found: {given}")
+        if dry_run:
+            return self._sync(roots, include, exclude, True, progress)
+        lock = WriteLock(self.path).acquire()
+        try:
+            return self._sync(roots, include, exclude, False, progress)
+        finally:
+            lock.release()
+
+    def _sync(self, roots, include, exclude, dry_run, progress) -> IndexReport:
+        t0 = time.perf_counter()
+        report = IndexReport(dry_run=dry_run)
+        existing = self._docs_under(roots)
+        by_path = {d["path"]: d for d in existing}
+        seen: set[str] = set()
+        pending: list[_Pending] = []
+        renames: list[tuple[dict, str, dict]] = []  # (old doc, new path, stat row)
+        fresh: list[tuple[Path, bytes, str, Any]] = []  # (path, data, hash, found)
+        for found in walk(roots, include, exclude, max_file_bytes()):
+            key = str(found.path)
+            seen.add(key)
+            if found.skip:
+                report.skipped.append(Skipped(key, found.skip))
+                continue
+            old = by_path.get(key)
+            if old and old["size"] == found.size and old["mtime"] == found.mtime:
+                report.unchanged.append(key)
+                continue
+            try:
+                data = found.path.read_bytes()
+            except FileNotFoundError:
+                report.skipped.append(Skipped(key, "file vanished"))
+                continue
+            except OSError as e:
+                report.skipped.append(Skipped(key, f"unreadable ({e.strerror or e})"))
+                continue
+            digest = hashlib.sha256(data).hexdigest()
+            if old and old["content_hash"] == digest:
+                report.unchanged.append(key)
+                if not dry_run:
+                    self.store.db["documents"].update(old["id"], {"mtime": found.mtime})
+                continue
+            fresh.append((found.path, data, digest, found))
+        # A file whose content equals that of an indexed file now gone from disk was moved.
+        gone = {p: d for p, d in by_path.items() if p not in seen and not os.path.exists(p)}
+        gone_by_hash: dict[str, list[dict]] = {}
+        for d in gone.values():
+            gone_by_hash.setdefault(d["content_hash"], []).append(d)
+        for path, data, digest, found in fresh:
+            key = str(path)
+            if key not in by_path and gone_by_hash.get(digest):
+                old = gone_by_hash[digest].pop()
+                del gone[old["path"]]
+                renames.append((old, key, {"size": found.size, "mtime": found.mtime}))
+                report.renamed.append((old["path"], key))
+                continue
+            try:
+                doc = read_bytes(path, data)
+            except ReadError as e:
+                report.skipped.append(Skipped(key, str(e)))
+                continue
+            except Exception as e:  # a reader bug must not abort the run
+                report.skipped.append(Skipped(key, f"could not read ({type(e).__name__}: {e})"))
+                continue
+            old = by_path.get(key)
+            p = self._prepare(key, doc, {"size": found.size, "mtime": found.mtime,
+                                         "content_hash": digest})
+            if not p.chunks:
+                report.skipped.append(Skipped(key, "no text"))
+                continue
+            p.replaces = old["id"] if old else None
+            p.kind = "changed" if old else "new"
+            (report.changed if old else report.new).append(key)
+            pending.append(p)
+        report.deleted = sorted(gone)
+        if dry_run:
+            todo = {c["text_hash"] for p in pending for c in p.chunks}
+            report.chunks_embedded = len(todo - self.store.cached_hashes(self.manifest.encoder,
+                                                                          todo))
+            report.chunks_added = sum(len(p.chunks) for p in pending)
+            report.chunks_removed = sum(len(self.store.chunk_ids_of(d["id"])) for d in gone.values()) + sum(
+                len(self.store.chunk_ids_of(p.replaces)) for p in pending if p.replaces)
+            report.seconds = time.perf_counter() - t0
+            return report
+        vec = self._load_vectors()
+        self._apply_renames(renames)
+        self._write_pending(pending, report, vec, progress)
+        if gone:
+            with self.store.db.conn:
+                for d in gone.values():
+                    ids = self.store.delete_document(d["id"])
+                    report.chunks_removed += len(ids)
+                    vec_remove(vec, ids)
+                self.store.bump_generation()
+        self._finish_write(vec)
+        report.seconds = time.perf_counter() - t0
+        return report
+
+    def add_texts(self, texts: Sequence[str], metadata: Sequence[dict] | None = None,
+                  progress: Progress | None = None) -> list[int]:
+        """Index raw texts. Each becomes a document whose key is ``metadata["path"]`` or
+        ``metadata["id"]`` when given (re-adding the same key replaces it), else a hash of
+        the text (re-adding the same text changes nothing). Returns the document ids."""
+        self._writable()
+        if metadata is not None and len(metadata) != len(texts):
+            raise BadInput("texts and metadata differ in length")
+        lock = WriteLock(self.path).acquire()
+        try:
+            report = IndexReport()
+            pending, doc_keys = [], []
+            for i, text in enumerate(texts):
+                if not isinstance(text, str):
+                    raise BadInput(f"text {i} is not a string")
+                meta = dict(metadata[i]) if metadata else {}
+                key = str(meta.pop("path", None) or meta.pop("id", None)
+                          or f"text:{text_hash(text)[:16]}")
+                doc_keys.append(key)
+                digest = hashlib.sha256(text.encode()).hexdigest()
+                old = self.store.document_by_path(key)
+                if old and old["content_hash"] == digest:
+                    continue
+                from .readers import Extracted
+
+                p = self._prepare(key, Extracted(text=text, title=meta.pop("title", None),
+                                                 format="text"),
+                                  {"size": len(text.encode()), "mtime": time.time(),
+                                   "content_hash": digest}, meta)
+                p.replaces = old["id"] if old else None
+                if p.chunks or old:
+                    pending.append(p)
+            vec = self._load_vectors()
+            self._write_pending(pending, report, vec, progress)
+            self._finish_write(vec)
+            ids = {d["path"]: d["id"] for d in self.store.documents()}
+            return [ids.get(k, -1) for k in doc_keys]
+        finally:
+            lock.release()
+
+    def remove(self, paths: Iterable[str]) -> int:
+        """Remove documents by their stored path/key. Returns the number removed."""
+        self._writable()
+        lock = WriteLock(self.path).acquire()
+        try:
+            vec = self._load_vectors()
+            n = 0
+            with self.store.db.conn:
+                for p in paths:
+                    d = self.store.document_by_path(str(p))
+                    if d:
+                        vec_remove(vec, self.store.delete_document(d["id"]))
+                        n += 1
+                if n:
+                    self.store.bump_generation()
+            self._finish_write(vec)
+            return n
+        finally:
+            lock.release()
+
+    def _docs_under(self, roots: Sequence[Path]) -> list[dict]:
+        out: dict[int, dict] = {}
+        for r in roots:
+            r = str(r)
+            for d in self.store.documents("path = ? OR path LIKE ? ESCAPE '\\'",
+                                          [r, _like_prefix(r.rstrip(os.sep) + os.sep)]):
+                out[d["id"]] = d
+        return list(out.values())
+
+    def _prepare(self, key: str, doc, stat: dict, metadata: dict | None = None) -> _Pending:
+        spans = chunk_text(doc.text, self.encoder.tokenizer, self.chunk_settings, doc.pages)
+        chunks = []
+        for i, s in enumerate(spans):
+            t = doc.text[s.start:s.end]
+            chunks.append({"ord": i, "text": t, "text_hash": text_hash(t),
+                           "start_char": s.start, "end_char": s.end,
+                           "start_line": s.start_line, "end_line": s.end_line,
+                           "page": s.page, "n_tokens": s.n_tokens,
+                           "heading": heading_path(doc.headings, s.start) if doc.headings
+                           else None})
+        row = {"path": key, "title": doc.title, "format": doc.format, **stat,
+               "n_chars": len(doc.text), "n_chunks": len(chunks),
+               "metadata": json.dumps(metadata) if metadata else None}
+        return _Pending(key, row, chunks)
+
+    def _apply_renames(self, renames) -> None:
+        if not renames:
+            return
+        with self.store.db.conn:
+            for old, new_path, stat in renames:
+                self.store.db["documents"].update(old["id"], {"path": new_path, **stat})
+            self.store.bump_generation()
+
+    def _write_pending(self, pending: list[_Pending], report: IndexReport,
+                       vec: VectorIndex, progress: Progress | None) -> None:
+        """Embed what is new and write documents in commits of about COMMIT_CHUNKS chunks;
+        each commit holds whole documents with their vectors, so a kill leaves the index at
+        a commit boundary."""
+        enc = self.encoder
+        encoder_id = self.manifest.encoder
+        all_hashes = {c["text_hash"] for p in pending for c in p.chunks}
+        cached = self.store.cached_hashes(encoder_id, all_hashes)
+        total_new = len(all_hashes - cached)
+        if progress:
+            progress("embed", 0, total_new)
+        group: list[_Pending] = []
+        size = 0
+        for p in pending:
+            group.append(p)
+            size += len(p.chunks)
+            if size >= COMMIT_CHUNKS:
+                self._commit_group(group, enc, encoder_id, cached, report, vec, progress)
+                group, size = [], 0
+        if group:
+            self._commit_group(group, enc, encoder_id, cached, report, vec, progress)
+
+    def _commit_group(self, group, enc, encoder_id, cached, report, vec, progress) -> None:
+        todo: dict[str, str] = {}
+        for p in group:
+            for c in p.chunks:
+                if c["text_hash"] not in cached and c["text_hash"] not in todo:
+                    todo[c["text_hash"]] = c["text"]
+        vectors = None
+        if todo:
+            step = (lambda n: progress("embed", n, None)) if progress else None
+            vectors = enc.encode_documents(list(todo.values()), progress=step)
+        with self.store.db.conn:
+            if todo:
+                self.store.put_vectors(encoder_id, list(todo), vectors)
+                cached.update(todo)
+            new_ids, new_hashes = [], []
+            now = time.time()
+            for p in group:
+                row = {**p.row, "indexed_at": now}
+                row.pop("n_chunks", None)
+                if p.replaces:
+                    old_ids = self.store.chunk_ids_of(p.replaces)
+                    self.store.db.execute("DELETE FROM chunks WHERE doc_id = ?", [p.replaces])
+                    self.store.db["documents"].update(p.replaces, row)
+                    report.chunks_removed += len(old_ids)
+                    vec_remove(vec, old_ids)
+                    doc_id = p.replaces
+                else:
+                    doc_id = self.store.insert_document(row)
+                ids = self.store.insert_chunks([{**c, "doc_id": doc_id} for c in p.chunks])
+                new_ids += ids
+                new_hashes += [c["text_hash"] for c in p.chunks]
+            self.store.bump_generation()
+        report.chunks_added += len(new_ids)
+        report.chunks_embedded += len(todo)
+        if new_ids:
+            lookup = dict(zip(todo, vectors)) if todo else {}
+            missing = [h for h in new_hashes if h not in lookup]
+            if missing:
+                lookup.update(self._cached_vectors(encoder_id, missing))
+            vec.add(np.asarray(new_ids, dtype=np.int64),
+                    np.stack([lookup[h] for h in new_hashes]))
+
+    def _cached_vectors(self, encoder_id: str, hashes: list[str]) -> dict[str, np.ndarray]:
+        out = {}
+        uniq = list(set(hashes))
+        for s in range(0, len(uniq), 900):
+            part = uniq[s:s + 900]
+            q = ",".join("?" * len(part))
+            for h, blob in self.store.db.execute(
+                    f"SELECT text_hash, vector FROM embeddings WHERE encoder = ? AND "
+                    f"text_hash IN ({q})", [encoder_id, *part]):
+                out[h] = np.frombuffer(blob, dtype=np.float32)
+        return out
+
+    def _finish_write(self, vec: VectorIndex) -> None:
+        with self.store.db.conn:
+            self.store.prune_embeddings(self.manifest.encoder)
+            self.store.set_meta("last_sync", time.time())
+        gen = self.store.generation()
+        vec = self._maybe_switch_kind(vec)
+        vec.save(self.path / VECTORS_FILE, gen, self.manifest.encoder)
+        self._vectors, self._vectors_gen = vec, gen
+        self._write_manifest_file()
+
+    def _maybe_switch_kind(self, vec: VectorIndex) -> VectorIndex:
+        want = VectorIndex.kind_for(len(vec), self.store.get_meta("vector_index", "auto"))
+        if want == vec.kind:
+            return vec
+        return self._build_vectors(kind=want)
+
+    # -- vectors -----------------------------------------------------------------------
+    def _load_vectors(self) -> VectorIndex:
+        """The FAISS index for the current generation: from disk when it matches, else
+        rebuilt from SQLite (after a crash, a corrupt file, or a write by another process)."""
+        gen = self.store.generation()
+        if self._vectors is not None and self._vectors_gen == gen:
+            return self._vectors
+        vec = VectorIndex.load(self.path / VECTORS_FILE, gen, self.manifest.encoder,
+                               self.manifest.dim)
+        if vec is None:
+            if (self.path / VECTORS_FILE).exists() or self.store.count("chunks"):
+                log.warning("searchkit: vector file of %s is missing, stale or corrupt; "
+                            "rebuilding it from the database", self.path)
+            vec = self._build_vectors()
+            if not self.readonly:
+                vec.save(self.path / VECTORS_FILE, gen, self.manifest.encoder)
+        self._vectors, self._vectors_gen = vec, gen
+        return vec
+
+    def _build_vectors(self, kind: str | None = None) -> VectorIndex:
+        n = self.store.count("chunks")
+        kind = kind or VectorIndex.kind_for(n, self.store.get_meta("vector_index", "auto"))
+        vec = VectorIndex(self.manifest.dim, kind)
+        with self.store.db.conn:  # one read transaction: a consistent snapshot
+            for ids, vecs in self.store.iter_chunk_vectors(self.manifest.encoder,
+                                                            self.manifest.dim):
+                vec.add(ids, vecs)
+        return vec
+
+    # -- reading -----------------------------------------------------------------------
+    def search(self, query: str, k: int = 10, method: str = "dense") -> list[Hit]:
+        """Rank passages for ``query``.
+
+        Raises:
+            BadInput: empty query or k < 1.
+        """
+        query = _check_query(query)
+        if k < 1:
+            raise BadInput("k must be at least 1")
+        if method != "dense":
+            raise BadInput(f"unknown method {method!r}")
+        vec = self._load_vectors()
+        qv = self.encoder.encode_query(query)
+        ranked = vec.search(qv, k)[0]
+        return self._hits(ranked, method)
+
+    def _hits(self, ranked: list[tuple[int, float]], method: str) -> list[Hit]:
+        rows = self.store.chunks_by_ids([i for i, _ in ranked])
+        hits = []
+        for cid, score in ranked:
+            r = rows.get(cid)
+            if r is None:  # removed since the vector index was loaded
+                continue
+            hits.append(Hit(rank=len(hits) + 1, score=round(float(score), 6), chunk_id=cid,
+                            doc_id=r["doc_id"], path=display_path(r["path"]),
+                            title=r["title"], text=r["text"], start_char=r["start_char"],
+                            end_char=r["end_char"], start_line=r["start_line"],
+                            end_line=r["end_line"], page=r["page"], heading=r["heading"],
+                            method=method))
+        return hits
+
+    def stats(self) -> dict:
+        """Counts, encoder, size on disk, last sync."""
+        size = sum(f.stat().st_size for f in self.path.iterdir() if f.is_file())
+        return {
+            "path": str(self.path), "documents": self.store.count("documents"),
+            "chunks": self.store.count("chunks"), "encoder": self.manifest.encoder,
+            "dim": self.manifest.dim, "chunking": self.manifest.chunking,
+            "bytes_on_disk": size, "last_sync": self.store.get_meta("last_sync"),
+            "generation": self.store.generation(),
+            "format_version": self.manifest.format_version,
+            "searchkit_version": self.manifest.searchkit_version,
+        }
+
+    def documents(self) -> list[dict]:
+        return self.store.documents()
+
+
+def vec_remove(vec: VectorIndex, ids: list[int]) -> None:
+    if not ids:
+        return
+    try:
+        vec.remove(ids)
+    except NotImplementedError:
+        pass  # ANN indexes are rebuilt on the next load: the generation changed
+
+
+def _like_prefix(s: str) -> str:
+    return s.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _check_query(query) -> str:
+    if not isinstance(query, str) or not query.strip():
+        raise BadInput("empty query")
+    if len(query) > 10_000:
+        raise BadInput(f"query too long ({len(query)} characters; the limit is 10000)")
+    cleaned = "".join(ch if ch.isprintable() or ch in "\t\n" else " " for ch in query)
+    if not cleaned.strip():
+        raise BadInput("query has no printable characters")
+    return cleaned
+
+
+def display_path(path: str) -> str:
+    """A stored path relative to the current directory when it lies below it."""
+    if path.startswith("text:") or not os.path.isabs(path):
+        return path
+    try:
+        return os.path.relpath(path) if Path(path).is_relative_to(Path.cwd()) else path
+    except ValueError:
+        return path

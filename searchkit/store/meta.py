@@ -1,0 +1,185 @@
+"""Metadata and vectors in SQLite (through sqlite-utils): the source of truth of an index.
+
+SQLite runs in WAL mode, so readers keep reading the last committed state while one writer
+writes. Vectors live here too (table ``embeddings``, keyed by encoder id and chunk-text hash,
+which doubles as the embedding cache); the FAISS file is derived from them.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+import sqlite_utils
+
+from ..errors import IndexNotFound
+
+# Named migrations, applied in order once each (the habit of llm's m001_... functions).
+MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = []
+
+
+def migration(fn):
+    MIGRATIONS.append((fn.__name__, fn))
+    return fn
+
+
+@migration
+def m001_initial(db: sqlite_utils.Database) -> None:
+    db["manifest"].create({"key": str, "value": str}, pk="key")
+    db.execute("""CREATE TABLE documents (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        path TEXT NOT NULL UNIQUE,
+        title TEXT, format TEXT, size INTEGER, mtime REAL,
+        content_hash TEXT, n_chars INTEGER, indexed_at REAL,
+        metadata TEXT)""")
+    db.execute("""CREATE TABLE chunks (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        doc_id INTEGER NOT NULL REFERENCES documents(id),
+        ord INTEGER NOT NULL,
+        text TEXT NOT NULL, text_hash TEXT NOT NULL,
+        start_char INTEGER, end_char INTEGER, start_line INTEGER, end_line INTEGER,
+        page INTEGER, heading TEXT, n_tokens INTEGER)""")
+    db.execute("CREATE INDEX chunks_doc ON chunks(doc_id)")
+    db.execute("CREATE INDEX chunks_hash ON chunks(text_hash)")
+    db.execute("CREATE INDEX documents_hash ON documents(content_hash)")
+    db.execute("""CREATE TABLE embeddings (
+        encoder TEXT NOT NULL, text_hash TEXT NOT NULL, vector BLOB NOT NULL,
+        PRIMARY KEY (encoder, text_hash)) WITHOUT ROWID""")
+
+
+def connect(path: Path, readonly: bool = False) -> sqlite_utils.Database:
+    if readonly:
+        if not path.exists():
+            raise IndexNotFound(f"no index at {path.parent}")
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30,
+                               check_same_thread=False)
+    else:
+        conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    db = sqlite_utils.Database(conn)
+    if not readonly:
+        migrate(db)
+    return db
+
+
+def migrate(db: sqlite_utils.Database) -> None:
+    db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
+    done = {r[0] for r in db.execute("SELECT name FROM _migrations").fetchall()}
+    for name, fn in MIGRATIONS:
+        if name not in done:
+            with db.conn:
+                fn(db)
+                db.execute("INSERT INTO _migrations VALUES (?, datetime('now'))", [name])
+
+
+class MetaStore:
+    """Typed access to the SQLite side of an index."""
+
+    def __init__(self, path: Path, readonly: bool = False):
+        self.path = path
+        self.readonly = readonly
+        self.db = connect(path, readonly)
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    # -- manifest ----------------------------------------------------------------------
+    def get_meta(self, key: str, default=None):
+        row = self.db.execute("SELECT value FROM manifest WHERE key = ?", [key]).fetchone()
+        return json.loads(row[0]) if row else default
+
+    def set_meta(self, key: str, value) -> None:
+        self.db.execute("INSERT OR REPLACE INTO manifest VALUES (?, ?)", [key, json.dumps(value)])
+
+    def generation(self) -> int:
+        return int(self.get_meta("generation", 0))
+
+    def bump_generation(self) -> int:
+        g = self.generation() + 1
+        self.set_meta("generation", g)
+        return g
+
+    # -- documents and chunks ----------------------------------------------------------
+    def documents(self, where: str = "", params: Iterable = ()) -> list[dict]:
+        sql = "SELECT * FROM documents" + (f" WHERE {where}" if where else "")
+        return list(self.db.query(sql, list(params)))
+
+    def document_by_path(self, path: str) -> dict | None:
+        rows = self.documents("path = ?", [path])
+        return rows[0] if rows else None
+
+    def chunk_ids_of(self, doc_id: int) -> list[int]:
+        return [r[0] for r in self.db.execute("SELECT id FROM chunks WHERE doc_id = ?", [doc_id])]
+
+    def delete_document(self, doc_id: int) -> list[int]:
+        ids = self.chunk_ids_of(doc_id)
+        self.db.execute("DELETE FROM chunks WHERE doc_id = ?", [doc_id])
+        self.db.execute("DELETE FROM documents WHERE id = ?", [doc_id])
+        return ids
+
+    def insert_document(self, row: dict) -> int:
+        return self.db["documents"].insert(row).last_pk
+
+    def insert_chunks(self, rows: list[dict]) -> list[int]:
+        ids = []
+        for r in rows:  # one by one for the primary keys; all inside the caller's transaction
+            ids.append(self.db["chunks"].insert(r).last_pk)
+        return ids
+
+    def chunks_by_ids(self, ids: Iterable[int]) -> dict[int, dict]:
+        ids = [int(i) for i in ids]
+        out: dict[int, dict] = {}
+        for start in range(0, len(ids), 900):
+            part = ids[start : start + 900]
+            q = ",".join("?" * len(part))
+            for r in self.db.query(
+                f"SELECT c.*, d.path, d.title, d.format, d.mtime, d.metadata AS doc_metadata "
+                f"FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE c.id IN ({q})", part):
+                out[r["id"]] = r
+        return out
+
+    def count(self, table: str) -> int:
+        return self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+    # -- vectors -----------------------------------------------------------------------
+    def cached_hashes(self, encoder: str, hashes: Iterable[str]) -> set[str]:
+        hashes = list(set(hashes))
+        have: set[str] = set()
+        for start in range(0, len(hashes), 900):
+            part = hashes[start : start + 900]
+            q = ",".join("?" * len(part))
+            have.update(r[0] for r in self.db.execute(
+                f"SELECT text_hash FROM embeddings WHERE encoder = ? AND text_hash IN ({q})",
+                [encoder, *part]))
+        return have
+
+    def put_vectors(self, encoder: str, hashes: list[str], vectors: np.ndarray) -> None:
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        self.db.conn.executemany(
+            "INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?)",
+            [(encoder, h, v.tobytes()) for h, v in zip(hashes, vectors)])
+
+    def iter_chunk_vectors(self, encoder: str, dim: int, batch: int = 50_000):
+        """Yield ``(ids, vectors)`` of every chunk, in id order, in batches."""
+        cur = self.db.execute(
+            "SELECT c.id, e.vector FROM chunks c JOIN embeddings e "
+            "ON e.encoder = ? AND e.text_hash = c.text_hash ORDER BY c.id", [encoder])
+        while True:
+            rows = cur.fetchmany(batch)
+            if not rows:
+                return
+            ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+            vecs = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(-1, dim)
+            yield ids, vecs
+
+    def prune_embeddings(self, encoder: str) -> int:
+        """Drop cached vectors no chunk uses any more (other encoders' are kept for a switch back)."""
+        cur = self.db.execute(
+            "DELETE FROM embeddings WHERE encoder = ? AND text_hash NOT IN "
+            "(SELECT text_hash FROM chunks)", [encoder])
+        return cur.rowcount

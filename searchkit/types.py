@@ -1,0 +1,88 @@
+"""Small result types shared by the API and the CLI."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One ranked passage."""
+
+    rank: int
+    score: float
+    chunk_id: int
+    doc_id: int
+    path: str
+    title: str | None
+    text: str
+    start_char: int
+    end_char: int
+    start_line: int
+    end_line: int
+    page: int | None = None
+    heading: str | None = None
+    method: str = "dense"
+    highlights: list[tuple[int, int]] = field(default_factory=list)  # spans in ``text``
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["highlights"] = [list(s) for s in self.highlights]
+        return d
+
+    @property
+    def location(self) -> str:
+        """``path:line`` (``path#page=N`` for PDF pages)."""
+        if self.page is not None:
+            return f"{self.path}#page={self.page}"
+        if self.start_line == self.end_line:
+            return f"{self.path}:{self.start_line}"
+        return f"{self.path}:{self.start_line}-{self.end_line}"
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file that indexing did not take, and why."""
+
+    path: str
+    reason: str
+
+    @property
+    def is_problem(self) -> bool:
+        """False for files that are simply not documents (unsupported types)."""
+        return not self.reason.startswith("unsupported file type")
+
+
+@dataclass
+class IndexReport:
+    """What one ``add_paths`` / sync run did."""
+
+    new: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    renamed: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    chunks_added: int = 0
+    chunks_removed: int = 0
+    chunks_embedded: int = 0
+    seconds: float = 0.0
+    dry_run: bool = False
+
+    @property
+    def files_indexed(self) -> int:
+        return len(self.new) + len(self.changed) + len(self.renamed)
+
+    @property
+    def problems(self) -> list[Skipped]:
+        return [s for s in self.skipped if s.is_problem]
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["skipped"] = [asdict(s) for s in self.skipped]
+        d["renamed"] = [list(r) for r in self.renamed]
+        d["files_indexed"] = self.files_indexed
+        d["chunks_per_second"] = (
+            round(self.chunks_embedded / self.seconds, 2) if self.seconds > 0 else None
+        )
+        return d
