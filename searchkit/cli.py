@@ -18,8 +18,32 @@ from .errors import BadInput, SearchkitError
 EXIT_SKIPPED = 3
 
 
+#: Commands defined in their own modules, imported only when used (or listed by --help).
+LAZY_COMMANDS = {
+    "eval": "searchkit.cli_eval:eval_cmd",
+    "compare": "searchkit.cli_eval:compare_cmd",
+    "ask": "searchkit.cli_ask:ask_cmd",
+    "senses": "searchkit.cli_senses:senses_cmd",
+    "embed": "searchkit.cli_senses:embed_cmd",
+    "tune": "searchkit.cli_senses:tune_cmd",
+}
+
+
 class Group(click.Group):
-    """Translates library errors once, at the boundary."""
+    """Translates library errors once, at the boundary; loads feature commands lazily."""
+
+    def list_commands(self, ctx):
+        return sorted(set(super().list_commands(ctx)) | {
+            n for n, target in LAZY_COMMANDS.items() if _module_exists(target)})
+
+    def get_command(self, ctx, name):
+        cmd = super().get_command(ctx, name)
+        if cmd is None and name in LAZY_COMMANDS and _module_exists(LAZY_COMMANDS[name]):
+            import importlib
+
+            module, attr = LAZY_COMMANDS[name].split(":")
+            cmd = getattr(importlib.import_module(module), attr)
+        return cmd
 
     def invoke(self, ctx):
         try:
@@ -39,6 +63,12 @@ class Group(click.Group):
             raise click.ClickException(
                 f"internal error: {type(e).__name__}: {e} (SEARCHKIT_DEBUG=1 shows details)"
             ) from None
+
+
+def _module_exists(target: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(target.split(":")[0]) is not None
 
 
 def _usage(e: BadInput) -> bool:
@@ -62,6 +92,28 @@ index_option = click.option(
     default=None, show_envvar=True,
     help="Index directory. [default: indexes/default]")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+
+
+def filter_options(f):
+    """--path / --ext / --modified-after, applied before the vector search."""
+    f = click.option("--modified-after", type=click.DateTime(), default=None, metavar="DATE",
+                     help="Only documents modified after DATE (YYYY-MM-DD[ HH:MM:SS]).")(f)
+    f = click.option("--ext", multiple=True, metavar="EXT",
+                     help="Only files with this extension (md, .pdf ...); repeatable.")(f)
+    f = click.option("--path", "path_glob", multiple=True, metavar="GLOB",
+                     help="Only files whose path matches GLOB; repeatable.")(f)
+    return f
+
+
+def _filters(path_glob, ext, modified_after) -> dict:
+    out = {}
+    if path_glob:
+        out["path"] = list(path_glob)
+    if ext:
+        out["ext"] = list(ext)
+    if modified_after:
+        out["modified_after"] = modified_after
+    return out
 
 
 def _index_path(index_dir):
@@ -185,12 +237,18 @@ def _summary(r, verbose: bool) -> str:
 @index_option
 @click.option("-k", "--top", "k", type=click.IntRange(1, 1000), default=10, show_default=True,
               help="Number of results.")
+@click.option("--method", "-m", default=None, metavar="METHOD",
+              help="dense, tfidf, bm25, glove or hybrid. [default: the best measured]")
+@click.option("--chunks", is_flag=True,
+              help="Raw chunks (several per document) instead of one hit per document.")
+@filter_options
 @json_option
-def query_cmd(text, index_dir, k, as_json):
+def query_cmd(text, index_dir, k, method, chunks, path_glob, ext, modified_after, as_json):
     """Rank passages of the index by meaning for the question TEXT."""
     from .api import search
 
-    hits = search(text, index=_index_path(index_dir), k=k)
+    hits = search(text, index=_index_path(index_dir), k=k, method=method, group=not chunks,
+                  **_filters(path_glob, ext, modified_after))
     if as_json:
         click.echo(json.dumps({"query": text, "hits": [h.to_dict() for h in hits]},
                               indent=2, ensure_ascii=False))

@@ -509,21 +509,30 @@ class Index:
         return vec
 
     # -- reading -----------------------------------------------------------------------
-    def search(self, query: str, k: int = 10, method: str = "dense") -> list[Hit]:
+    def search(self, query: str, k: int = 10, method: str | None = None,
+               group: bool = True, **filters) -> list[Hit]:
         """Rank passages for ``query``.
 
+        Args:
+            query: the question or phrase.
+            k: how many hits.
+            method: ``dense`` (default) or another registered method.
+            group: one hit per document (its best chunk) instead of raw chunks.
+
         Raises:
-            BadInput: empty query or k < 1.
+            BadInput: empty or unusable query, k < 1, unknown method.
         """
+        from .query import search
+
         query = _check_query(query)
         if k < 1:
             raise BadInput("k must be at least 1")
-        if method != "dense":
-            raise BadInput(f"unknown method {method!r}")
-        vec = self._load_vectors()
-        qv = self.encoder.encode_query(query)
-        ranked = vec.search(qv, k)[0]
-        return self._hits(ranked, method)
+        allowed = None
+        if filters:
+            from .filters import allowed_chunk_ids
+
+            allowed = allowed_chunk_ids(self, **filters)
+        return search(self, query, k=k, method=method, allowed=allowed, group=group)
 
     def _hits(self, ranked: list[tuple[int, float]], method: str) -> list[Hit]:
         rows = self.store.chunks_by_ids([i for i, _ in ranked])

@@ -24,10 +24,17 @@ def _onnx(quantize: bool):
     return make
 
 
+def _hashing(model_dir=None, id=None):
+    from .hashing import HashingEncoder
+
+    return HashingEncoder(model_dir)
+
+
 REGISTRY: dict[str, Callable[..., Encoder]] = {
     "minilm": _st,
     "minilm-onnx": _onnx(False),
     "minilm-int8": _onnx(True),
+    "hashing-test": _hashing,  # no semantics: for tests of the plumbing only
 }
 
 DEFAULT_ENCODER = "minilm"

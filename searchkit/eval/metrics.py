@@ -6,7 +6,9 @@ A *run* maps a query id to ``{docid: score}`` (higher is better); *qrels* map a 
 
 Ranking ties are broken as trec_eval breaks them: documents are sorted by score descending, then
 by docid descending (plain string comparison, which for str equals trec_eval's byte ``strcmp``).
-Identical scores therefore do not depend on dictionary order.
+Like trec_eval, which stores scores as C ``float``, scores are compared at single precision:
+two doubles that round to the same float32 (1.0 and 1.0 + 1e-9) are a tie. Rankings therefore
+never depend on dictionary order, and figures match pytrec_eval (and so BEIR) exactly.
 
 Averaging follows BEIR: a query without any relevant judgment is skipped; a judged query absent
 from the run (or with an empty ranking) scores 0.
@@ -17,6 +19,8 @@ from __future__ import annotations
 import math
 from typing import Callable, Iterable, Mapping
 
+import numpy as np
+
 Run = Mapping[str, Mapping[str, float]]
 Qrels = Mapping[str, Mapping[str, int]]
 
@@ -25,7 +29,12 @@ DEFAULT_METRICS = ("ndcg@10", "recall@100", "mrr@10", "map@100")
 
 def rank(scores: Mapping[str, float], k: int | None = None) -> list[str]:
     """Docids of one query's run, best first, with trec_eval's tie-breaking; top ``k`` if given."""
-    ranked = sorted(scores, key=lambda d: (float(scores[d]), d), reverse=True)
+    docs = list(scores)
+    with np.errstate(over="ignore"):
+        single = np.asarray([scores[d] for d in docs], dtype=np.float64).astype(np.float32)
+    keys = single.tolist()
+    order = sorted(range(len(docs)), key=lambda i: (keys[i], docs[i]), reverse=True)
+    ranked = [docs[i] for i in order]
     return ranked if k is None else ranked[:k]
 
 

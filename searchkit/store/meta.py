@@ -143,6 +143,15 @@ class MetaStore:
                 out[r["id"]] = r
         return out
 
+    def doc_ids_of_chunks(self, ids: Iterable[int]) -> dict[int, int]:
+        ids = [int(i) for i in ids]
+        out: dict[int, int] = {}
+        for start in range(0, len(ids), 900):
+            part = ids[start : start + 900]
+            q = ",".join("?" * len(part))
+            out.update(self.db.execute(f"SELECT id, doc_id FROM chunks WHERE id IN ({q})", part))
+        return out
+
     def count(self, table: str) -> int:
         return self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
 

@@ -1,0 +1,63 @@
+"""Shared fixtures: the real model once per session, a fast hashing encoder for plumbing."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+SAMPLE = ROOT / "sample_corpus"
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path, monkeypatch):
+    """No test touches ./indexes or the user's cache by accident."""
+    monkeypatch.setenv("SEARCHKIT_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("SEARCHKIT_INDEX", raising=False)
+
+
+@pytest.fixture(scope="session")
+def minilm():
+    """The real all-MiniLM-L6-v2 encoder (sentence-transformers), loaded once."""
+    from searchkit.encoders import get_encoder
+
+    enc = get_encoder("minilm")
+    enc.model  # load now, once
+    return enc
+
+
+@pytest.fixture
+def hashing():
+    """A fresh hashing encoder whose ``calls`` list records every embedded text."""
+    from searchkit.encoders import _cache, get_encoder
+
+    _cache.pop("hashing-test", None)
+    enc = get_encoder("hashing-test")
+    yield enc
+    _cache.pop("hashing-test", None)
+
+
+@pytest.fixture(scope="session")
+def sample_index(tmp_path_factory, minilm):
+    """sample_corpus indexed once with the real model (read-only for tests)."""
+    from searchkit import Index
+
+    path = tmp_path_factory.mktemp("sample") / "idx"
+    idx = Index.create(path, encoder="minilm")
+    idx.add_paths([SAMPLE])
+    idx.close()
+    return path
+
+
+@pytest.fixture
+def docs(tmp_path):
+    """A small folder of documents to index, copied fresh for each test."""
+    d = tmp_path / "docs"
+    shutil.copytree(DATA / "docs", d)
+    return d
