@@ -1,0 +1,159 @@
+"""Pre-filters: turn ``path``/``ext``/``modified_after``/``metadata`` into allowed chunk ids.
+
+The ids restrict the vector search itself (a FAISS ID selector), so a search returns ``k``
+hits whenever ``k`` matching chunks exist, however rare they are. Documents are filtered in
+SQLite where that is exact (``mtime``) and in Python where globbing or JSON is involved;
+even a large index holds few enough documents for that.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import date, datetime
+from fnmatch import fnmatchcase
+from typing import TYPE_CHECKING, Any, Iterable
+
+import numpy as np
+
+from .errors import BadInput
+
+if TYPE_CHECKING:
+    from .index import Index
+
+#: The keyword arguments :func:`allowed_chunk_ids` understands.
+FILTER_KEYS = ("path", "ext", "modified_after", "metadata")
+
+
+def _as_list(value: str | Iterable[str] | None) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    return [str(v) for v in value]
+
+
+def normalize_exts(ext: str | Iterable[str] | None) -> set[str]:
+    """``"md"``, ``".MD"`` and ``"*.md"`` all mean ``.md``."""
+    out = set()
+    for e in _as_list(ext):
+        e = e.strip().lower().lstrip("*")
+        if not e or e == ".":
+            raise BadInput(f"empty extension in --ext {ext!r}")
+        out.add(e if e.startswith(".") else "." + e)
+    return out
+
+
+def to_timestamp(value: datetime | date | str | float | int) -> float:
+    """A POSIX timestamp from a datetime (naive = local time), a date (its midnight), an
+    ISO string (``YYYY-MM-DD[ HH:MM[:SS]]``) or a number."""
+    if isinstance(value, bool):
+        raise BadInput(f"modified_after must be a date, not {value!r}")
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise BadInput(f"modified_after: {value!r} is not a date (YYYY-MM-DD)") from None
+    if isinstance(value, datetime):
+        return value.timestamp()
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day).timestamp()
+    raise BadInput(f"modified_after must be a date, not {type(value).__name__}")
+
+
+def path_matches(path: str, globs: list[str]) -> bool:
+    """True when ``path`` (stored, usually absolute) matches one of ``globs``. A glob is
+    tried on the stored path, on the path relative to the current directory, and, when it
+    holds no ``/``, on the file name alone (``*.md``, ``notes_*``)."""
+    candidates = {path}
+    if os.path.isabs(path):
+        try:
+            candidates.add(os.path.relpath(path))
+        except ValueError:
+            pass
+    name = path.rsplit("/", 1)[-1]
+    for g in globs:
+        if "/" not in g and fnmatchcase(name, g):
+            return True
+        for c in candidates:
+            if fnmatchcase(c, g) or fnmatchcase(c, "*/" + g.lstrip("/")):
+                return True
+    return False
+
+
+def _metadata_matches(raw: str | None, wanted: dict[str, Any]) -> bool:
+    try:
+        meta = json.loads(raw) if raw else {}
+    except ValueError:
+        return False
+    if not isinstance(meta, dict):
+        return False
+    for k, v in wanted.items():
+        if k not in meta:
+            return False
+        have = meta[k]
+        if isinstance(v, (list, tuple, set)) and not isinstance(have, list):
+            if have not in v and str(have) not in {str(x) for x in v}:
+                return False
+        elif have != v and str(have) != str(v):
+            return False
+    return True
+
+
+def allowed_doc_ids(idx: "Index", path=None, ext=None, modified_after=None,
+                    metadata: dict[str, Any] | None = None) -> list[int]:
+    """Ids of the documents that pass every given filter (all of them when none is)."""
+    globs = _as_list(path)
+    exts = normalize_exts(ext) if ext else set()
+    if metadata is not None and not isinstance(metadata, dict):
+        raise BadInput("metadata filter must be a dict of key=value")
+    where, params = [], []
+    if modified_after is not None:
+        where.append("mtime > ?")
+        params.append(to_timestamp(modified_after))
+    sql = "SELECT id, path, metadata FROM documents"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    out = []
+    for doc_id, p, meta in idx.store.db.execute(sql, params):
+        if exts and os.path.splitext(p)[1].lower() not in exts:
+            continue
+        if globs and not path_matches(p, globs):
+            continue
+        if metadata and not _metadata_matches(meta, metadata):
+            continue
+        out.append(doc_id)
+    return out
+
+
+def allowed_chunk_ids(idx: "Index", **filters) -> np.ndarray | None:
+    """Chunk ids (int64, sorted) of the documents that pass ``filters``; None when no
+    filter is set (everything is allowed).
+
+    Args:
+        path: glob or list of globs on the document path (any may match).
+        ext: extension or list of extensions (any may match).
+        modified_after: datetime, date, ISO string or timestamp; documents modified later.
+        metadata: ``{key: value}`` that the document's metadata must all hold; a list value
+            means any of its items.
+
+    Raises:
+        BadInput: an unknown filter name or an unusable value.
+    """
+    unknown = set(filters) - set(FILTER_KEYS)
+    if unknown:
+        raise BadInput(f"unknown filter {sorted(unknown)[0]!r}; filters are: "
+                       + ", ".join(FILTER_KEYS))
+    given = {k: v for k, v in filters.items() if v not in (None, "", [], (), {})}
+    if not given:
+        return None
+    docs = allowed_doc_ids(idx, **given)
+    ids: list[int] = []
+    for s in range(0, len(docs), 900):
+        part = docs[s:s + 900]
+        q = ",".join("?" * len(part))
+        ids += [r[0] for r in idx.store.db.execute(
+            f"SELECT id FROM chunks WHERE doc_id IN ({q})", part)]
+    return np.asarray(sorted(ids), dtype=np.int64)

@@ -1,0 +1,181 @@
+"""Sentences: split text into sentence spans, score them against a query, mark the best.
+
+The same scorer serves highlights in ``search query`` and answer selection in ``search ask``:
+the contextual encoder's cosine between the query and each sentence, plus an IDF-weighted
+word overlap (what the sentence shares of the query's rarer words). Spans are character
+offsets into the text they came from, so ``text[a:b]`` is exactly the sentence.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+# A sentence ends at . ! ? (plus closing quotes/brackets) before whitespace, or at a line
+# break (headings, list items and table rows are lines of their own).
+_END = re.compile(r"(?<=[.!?])[\"'\u201d\u2019)\]]*(?=\s)|\n")
+# Leading list/heading/quote markers are not part of the sentence.
+_LEAD = re.compile(r"^(?:#{1,6}\s+|[-*+\u2022>]\s+|\d{1,3}[.)]\s+)+")
+_ABBREV = {"dr", "mr", "mrs", "ms", "st", "prof", "e.g", "i.e", "etc", "vs", "cf",
+           "fig", "approx", "jr", "sr", "mt", "ca"}
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+STOPWORDS = frozenset("""a an the and or but if of to in on at by for with from as is are was were
+be been being do does did doing have has had having i me my we our you your he him his she her
+it its they them their what which who whom whose when where why how this that these those there
+here am not no so than too very can could should would will shall may might must just about into
+over under again further then once all any both each few more most other some such only own same
+s t don now up down out off also ever much many one""".split())
+
+#: Relative weight of lexical overlap next to the dense cosine (calibrated on the even half
+#: of tests/data/qa.jsonl with benchmarks/qa_sample.py).
+LEXICAL_WEIGHT = 0.3
+
+
+@dataclass(frozen=True)
+class Sentence:
+    start: int  # character offsets into the source text
+    end: int
+    text: str
+
+
+def split_sentences(text: str, min_chars: int = 3) -> list[Sentence]:
+    """Sentence spans of ``text``; ``text[s.start:s.end] == s.text`` always holds."""
+    out: list[Sentence] = []
+    pos = 0
+    for m in _END.finditer(text):
+        if m.group() == "\n":
+            if _wrapped(text, m.start()):
+                continue
+        elif _is_abbreviation(text, m.start()):
+            continue
+        _add(text, pos, m.end(), out, min_chars)
+        pos = m.end()
+    _add(text, pos, len(text), out, min_chars)
+    return out
+
+
+def _wrapped(text: str, nl: int) -> bool:
+    """True when the line break at ``nl`` wraps a sentence (PDF text, hard-wrapped plain
+    text) rather than ending a line of its own: the next line goes on in lower case, or a
+    long line without a closing mark runs into more words."""
+    nxt = text[nl + 1:nl + 3]
+    if not nxt or not (nxt[0].isalnum()) or _LEAD.match(text[nl + 1:nl + 8]):
+        return False
+    line = text[text.rfind("\n", 0, nl) + 1:nl].rstrip()
+    if not line or line[-1] in ".!?:;":
+        return False
+    return nxt[0].islower() or (len(line) >= 70 and (line[-1].isalnum() or line[-1] in ",-"))
+
+
+def _is_abbreviation(text: str, dot_end: int) -> bool:
+    """True when the mark ending at ``dot_end`` closes an abbreviation (``Dr.``, ``e.g.``)
+    or an initial (``J. S. Bach``), not a sentence."""
+    i = dot_end
+    while i > 0 and text[i - 1] in "\"'\u201d\u2019)]":
+        i -= 1
+    if i == 0 or text[i - 1] != ".":
+        return False
+    j = i - 1
+    while j > 0 and (text[j - 1].isalpha() or text[j - 1] == "."):
+        j -= 1
+    word = text[j:i - 1].lower()
+    return word in _ABBREV or (len(word) == 1 and word.isalpha() and text[j].isupper())
+
+
+def _add(text: str, a: int, b: int, out: list[Sentence], min_chars: int) -> None:
+    seg = text[a:b]
+    lead = len(seg) - len(seg.lstrip())
+    a += lead
+    seg = seg.strip()
+    m = _LEAD.match(seg)
+    if m:
+        a += m.end()
+        seg = seg[m.end():]
+    b = a + len(seg)
+    if len(seg) >= min_chars and re.search(r"\w", seg):
+        out.append(Sentence(a, b, seg))
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased content words (stopwords dropped), with a crude plural fold."""
+    out = []
+    for w in _WORD.findall(text.lower()):
+        if w in STOPWORDS:
+            continue
+        if len(w) > 4 and w.endswith("s") and not w.endswith("ss"):
+            w = w[:-1]
+        out.append(w)
+    return out
+
+
+def idf_table(texts: Sequence[str]) -> dict[str, float]:
+    """Smoothed IDF of each content word over ``texts``."""
+    df: dict[str, int] = {}
+    for t in texts:
+        for w in set(words(t)):
+            df[w] = df.get(w, 0) + 1
+    n = len(texts)
+    return {w: math.log(1 + (n + 1) / (d + 0.5)) for w, d in df.items()}
+
+
+def lexical_overlap(query: str, sentences: Sequence[str],
+                    idf: dict[str, float] | None = None) -> np.ndarray:
+    """Share of the query's IDF mass that each sentence contains, in [0, 1]."""
+    idf = idf if idf is not None else idf_table(sentences)
+    q = set(words(query))
+    default = max(idf.values(), default=1.0)
+    weights = {w: idf.get(w, default) for w in q}
+    total = sum(weights.values())
+    if not total:
+        return np.zeros(len(sentences), dtype=np.float32)
+    return np.asarray([sum(weights[w] for w in q & set(words(s))) / total for s in sentences],
+                      dtype=np.float32)
+
+
+def score_sentences(encoder, query: str, sentences: Sequence[str],
+                    lexical_weight: float = LEXICAL_WEIGHT,
+                    idf: dict[str, float] | None = None,
+                    query_vector: np.ndarray | None = None) -> np.ndarray:
+    """Relevance of each sentence to ``query``: cosine (contextual encoder) plus
+    ``lexical_weight`` times the IDF-weighted word overlap."""
+    if not sentences:
+        return np.zeros(0, dtype=np.float32)
+    qv = encoder.encode_query(query) if query_vector is None else query_vector
+    sv = encoder.encode_documents(list(sentences), batch_size=64)
+    dense = sv @ qv
+    if lexical_weight:
+        dense = dense + lexical_weight * lexical_overlap(query, sentences, idf)
+    return dense.astype(np.float32)
+
+
+def best_spans(scores: np.ndarray, sentences: Sequence[Sentence], max_spans: int = 2,
+               margin: float = 0.05) -> list[tuple[int, int]]:
+    """Spans of the best sentence and of runners-up within ``margin`` of it, in text order."""
+    if len(scores) == 0:
+        return []
+    order = np.argsort(-scores, kind="stable")
+    top = float(scores[order[0]])
+    keep = [int(i) for i in order[:max_spans] if float(scores[i]) >= top - margin]
+    return sorted((sentences[i].start, sentences[i].end) for i in keep)
+
+
+def highlight_hits(encoder, query: str, hits: list, max_spans: int = 2) -> list:
+    """``hits`` with ``highlights`` set to their best-matching sentence spans (all the
+    hits' sentences embedded in one batch)."""
+    import dataclasses
+
+    per_hit = [split_sentences(h.text) for h in hits]
+    flat = [s.text for ss in per_hit for s in ss]
+    if not flat:
+        return hits
+    scores = score_sentences(encoder, query, flat, idf=idf_table(flat))
+    out, pos = [], 0
+    for h, ss in zip(hits, per_hit):
+        sc = scores[pos:pos + len(ss)]
+        pos += len(ss)
+        out.append(dataclasses.replace(h, highlights=best_spans(sc, ss, max_spans)))
+    return out
