@@ -27,25 +27,34 @@ def index_paths(paths: Sequence[str], index: str | Path | None = None,
                 include: Sequence[str] = (), exclude: Sequence[str] = (),
                 encoder: str | None = None, chunk_size: int | None = None,
                 overlap: int | None = None, dry_run: bool = False, rebuild: bool = False,
-                progress=None) -> IndexReport:
+                progress=None, max_file_mb: float | None = None) -> IndexReport:
     """Create or sync the index at ``index`` from ``paths`` (what ``search index`` does).
 
     With ``rebuild``, a complete new index is built beside the old one and swapped in only
-    when finished, so an interruption leaves the old index as it was.
+    when finished, so an interruption leaves the old index as it was. With ``dry_run``,
+    nothing is written and the report holds what a real run would do (also for an index
+    that does not exist yet). ``max_file_mb`` overrides ``SEARCHKIT_MAX_FILE_MB``.
+
+    Raises:
+        BadInput: a path does not exist, or chunk settings that the index does not use.
+        EncoderMismatch: ``encoder`` is not the index's encoder (and no ``rebuild``).
+        IndexLocked: another process is writing the index.
     """
-    from .index import DB_FILE, Index
+    from .index import Index, index_exists, recover_swap
 
     path = Path(index) if index else default_index_path()
     for p in paths:
         if not os.path.exists(p):
             raise BadInput(f"path not found: {p}")
     chunking = _chunking(chunk_size, overlap)
-    exists = (path / DB_FILE).exists()
+    max_bytes = _max_bytes(max_file_mb)
+    recover_swap(path)
+    exists = index_exists(path)
     if rebuild and exists and not dry_run:
-        return _rebuild(path, paths, include, exclude, encoder, chunking, progress)
+        return _rebuild(path, paths, include, exclude, encoder, chunking, progress, max_bytes)
     if not exists:
         if dry_run:
-            return _plan_new(paths, include, exclude)
+            return _plan_new(paths, include, exclude, encoder, chunking, max_bytes)
         idx = Index.create(path, encoder=encoder or "minilm", chunking=chunking)
     else:
         idx = Index.open(path, readonly=dry_run)
@@ -59,27 +68,43 @@ def index_paths(paths: Sequence[str], index: str | Path | None = None,
             raise BadInput(f"index {path} uses chunk size {idx.chunk_settings.max_tokens} "
                            f"and overlap {idx.chunk_settings.overlap}; add --rebuild to change them")
     try:
-        return idx.add_paths(paths, include, exclude, dry_run=dry_run, progress=progress)
+        return idx.add_paths(paths, include, exclude, dry_run=dry_run, progress=progress,
+                             max_bytes=max_bytes)
     finally:
         idx.close()
 
 
-def _plan_new(paths, include, exclude) -> IndexReport:
-    from .walk import walk
-
-    report = IndexReport(dry_run=True)
-    for f in walk([Path(p) for p in paths], include, exclude, max_file_bytes()):
-        if f.skip:
-            report.skipped.append(Skipped(str(f.path), f.skip))
-        else:
-            report.new.append(str(f.path))
-    return report
+def _max_bytes(max_file_mb: float | None) -> int:
+    if max_file_mb is None:
+        return max_file_bytes()
+    if max_file_mb <= 0:
+        raise BadInput("the file size limit must be positive")
+    return int(max_file_mb * 1024 * 1024)
 
 
-def _rebuild(path: Path, paths, include, exclude, encoder, chunking, progress) -> IndexReport:
-    """Build into ``<path>.rebuild``, then swap directories. The old index stays locked
-    (no other writer) and readable until the swap."""
+def _plan_new(paths, include, exclude, encoder, chunking, max_bytes) -> IndexReport:
+    """The dry run of a first index: the same planning as a sync, against an empty index
+    in a temporary folder (so the chunk counts and skipped files are the real ones)."""
+    import tempfile
+
     from .index import Index
+
+    with tempfile.TemporaryDirectory(prefix="searchkit-plan-") as tmp:
+        idx = Index.create(Path(tmp) / "idx", encoder=encoder or "minilm", chunking=chunking)
+        try:
+            return idx.add_paths(paths, include, exclude, dry_run=True, max_bytes=max_bytes)
+        finally:
+            idx.close()
+
+
+def _rebuild(path: Path, paths, include, exclude, encoder, chunking, progress,
+             max_bytes) -> IndexReport:
+    """Build into ``<path>.rebuild``, then swap directories atomically. The old index stays
+    locked (no other writer) and readable until the swap; killed before it, the old index
+    is untouched (the next rebuild starts over). Vectors already computed for a chunk text
+    (by any encoder) are copied over, so rebuilding with the same encoder, or switching
+    back to an earlier one, embeds only new text."""
+    from .index import Index, swap_directories
     from .store.lock import WriteLock
 
     old = Index.open(path, readonly=True)
@@ -89,17 +114,18 @@ def _rebuild(path: Path, paths, include, exclude, encoder, chunking, progress) -
     lock = WriteLock(path).acquire()
     tmp = path.with_name(path.name + ".rebuild")
     try:
-        if tmp.exists():
-            shutil.rmtree(tmp)  # an interrupted earlier rebuild
-        new = Index.create(tmp, encoder=encoder, chunking=chunking)
+        for leftover in (tmp, path.with_name(path.name + ".swap")):
+            if leftover.exists():
+                shutil.rmtree(leftover)  # an interrupted earlier rebuild
+        new = Index.create(tmp, encoder=encoder, chunking=chunking, exist_ok=False)
         try:
-            report = new.add_paths(paths, include, exclude, progress=progress)
+            new.import_embeddings(path)
+            report = new.add_paths(paths, include, exclude, progress=progress,
+                                   max_bytes=max_bytes)
         finally:
             new.close()
-        trash = path.with_name(path.name + f".old{os.getpid()}")
-        os.replace(path, trash)
-        os.replace(tmp, path)
-        shutil.rmtree(trash, ignore_errors=True)
+        swap_directories(tmp, path)
+        shutil.rmtree(tmp, ignore_errors=True)  # now the old index
         return report
     finally:
         lock.release()

@@ -152,19 +152,35 @@ def cli():
 @click.option("--rebuild", is_flag=True,
               help="Build the index anew (e.g. with another --encoder); the old one stays "
                    "usable until the new one is complete.")
+@click.option("--max-file-mb", type=click.FloatRange(min=0, min_open=True), default=None,
+              envvar="SEARCHKIT_MAX_FILE_MB", show_envvar=True, metavar="MB",
+              help="Skip files larger than MB megabytes. [default: 50]")
 @click.option("-v", "--verbose", is_flag=True, help="List every skipped file.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
 @json_option
 def index_cmd(paths, index_dir, include, exclude, encoder, chunk_size, overlap, dry_run,
-              rebuild, verbose, quiet, as_json):
+              rebuild, max_file_mb, verbose, quiet, as_json):
     """Index (or re-sync) the documents under PATHS.
 
     Reads .txt .md .rst .html .pdf and common source files, recursively (hidden folders
-    skipped). Re-running syncs: only new or changed text is embedded, moved files keep their
-    vectors and deleted files leave the index.
+    skipped). Re-running syncs the given PATHS only: new and changed files (by content) are
+    indexed, only chunk text the index has not embedded before is sent to the encoder, moved
+    files keep their vectors and deleted files leave the index; documents indexed from other
+    paths are untouched. Files that cannot be indexed (binary, empty, too large, broken or
+    encrypted PDF, unreadable, vanished, symlink loops) are skipped with their reason; an
+    indexed file that fails to read keeps its previous entry.
 
-    Exit status: 0 when every file was indexed, 3 when some files were skipped (listed in the
-    summary; unsupported file types do not count), 1 on errors.
+    Safe to interrupt or kill: the index keeps every committed batch, and re-running
+    finishes the work. Only one process may write an index at a time; queries keep working
+    during a write.
+
+    \b
+    Exit status:
+      0  every file was indexed (or is unchanged)
+      3  some files were skipped (listed in the summary; unsupported file types
+         do not count)
+      1  error (nothing skipped silently: e.g. another process is writing the index,
+         or --encoder differs from the index's without --rebuild)
     """
     _setup_logging(quiet or as_json)
     from .api import index_paths
@@ -174,7 +190,7 @@ def index_cmd(paths, index_dir, include, exclude, encoder, chunk_size, overlap, 
         report = index_paths(paths, index=_index_path(index_dir), include=include,
                              exclude=exclude, encoder=encoder, chunk_size=chunk_size,
                              overlap=overlap, dry_run=dry_run, rebuild=rebuild,
-                             progress=bar.update)
+                             progress=bar.update, max_file_mb=max_file_mb)
     finally:
         bar.close()
     if as_json:
@@ -217,10 +233,14 @@ def _summary(r, verbose: bool) -> str:
         f"{len(r.renamed)} moved), {len(r.unchanged)} unchanged, {len(r.deleted)} removed, "
         f"{len(r.skipped)} skipped.",
     ]
-    rate = f", {r.chunks_embedded / r.seconds:.1f} chunks/s" if r.seconds and r.chunks_embedded else ""
-    verb = "would embed" if r.dry_run else "embedded"
-    lines.append(f"Chunks: +{r.chunks_added} -{r.chunks_removed}, {verb} {r.chunks_embedded} "
-                 f"in {r.seconds:.1f} s{rate}.")
+    if r.dry_run:
+        lines.append(f"Chunks: +{r.chunks_added} -{r.chunks_removed}, would embed "
+                     f"{r.chunks_embedded}.")
+    else:
+        rate = (f", {r.chunks_embedded / r.seconds:.1f} chunks/s"
+                if r.seconds and r.chunks_embedded else "")
+        lines.append(f"Chunks: +{r.chunks_added} -{r.chunks_removed}, embedded "
+                     f"{r.chunks_embedded} in {r.seconds:.1f} s{rate}.")
     if r.skipped:
         reasons: dict[str, list[str]] = {}
         for s in r.skipped:
@@ -275,15 +295,44 @@ def format_hit(h, width: int = 100) -> str:
 @index_option
 @json_option
 def stats_cmd(index_dir, as_json):
-    """Documents, chunks, encoder and size of an index."""
+    """Documents, chunks, encoder, dimension, size on disk, last sync and saved baselines
+    of an index. With --json, sizes are in bytes and the last sync is Unix time."""
     from .api import stats
 
     s = stats(index=_index_path(index_dir))
     if as_json:
         click.echo(json.dumps(s, indent=2))
         return
-    for k, v in s.items():
-        click.echo(f"{k:>18}: {v}")
+    click.echo(_format_stats(s))
+
+
+def _format_stats(s: dict) -> str:
+    import datetime
+
+    last = s.get("last_sync")
+    last = (datetime.datetime.fromtimestamp(last).strftime("%Y-%m-%d %H:%M:%S")
+            if last else "never")
+    c = s.get("chunking") or {}
+    rows = [
+        ("Index", s["path"]),
+        ("Documents", f"{s['documents']:,}"),
+        ("Chunks", f"{s['chunks']:,}"),
+        ("Encoder", f"{s['encoder']} ({s['dim']}-d)"),
+        ("Chunking", f"{c.get('max_tokens')} tokens, overlap {c.get('overlap')}"),
+        ("Size on disk", _human_bytes(s["bytes_on_disk"])),
+        ("Last sync", last),
+        ("Baselines", ", ".join(s.get("baselines") or {}) or "none"),
+        ("Format", f"{s['format_version']} (searchkit {s['searchkit_version']})"),
+    ]
+    return "\n".join(f"{k + ':':<14}{v}" for k, v in rows)
+
+
+def _human_bytes(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} B"
 
 
 def main():  # console-script entry point

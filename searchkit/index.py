@@ -31,7 +31,13 @@ DB_FILE = "index.db"
 VECTORS_FILE = "vectors.faiss"
 MANIFEST_FILE = "manifest.json"
 #: Chunks embedded and committed together: the unit a kill can interrupt.
+#: ``SEARCHKIT_COMMIT_CHUNKS`` overrides it (tests use small batches to commit often).
 COMMIT_CHUNKS = 256
+
+
+def commit_chunks() -> int:
+    env = os.environ.get("SEARCHKIT_COMMIT_CHUNKS")
+    return max(1, int(env)) if env else COMMIT_CHUNKS
 
 Progress = Callable[[str, int, int | None], None]  # (phase, advance, total)
 
@@ -77,7 +83,8 @@ class Index:
             EncoderMismatch: the existing index was built with another encoder.
         """
         path = Path(path) if path else default_index_path()
-        if (path / DB_FILE).exists():
+        recover_swap(path)
+        if index_exists(path):
             if not exist_ok:
                 raise BadInput(f"an index already exists at {path}")
             idx = cls.open(path, readonly=False)
@@ -121,6 +128,7 @@ class Index:
             EncoderMismatch: ``encoder`` differs from the one the index was built with.
         """
         path = Path(path) if path else default_index_path()
+        recover_swap(path)
         if not (path / DB_FILE).exists():
             raise IndexNotFound(f"no index at {path} (create one with: search index PATH "
                                 f"--index {path})")
@@ -180,11 +188,25 @@ class Index:
     # -- writing -----------------------------------------------------------------------
     def add_paths(self, paths: Sequence[str | Path], include: Sequence[str] = (),
                   exclude: Sequence[str] = (), dry_run: bool = False,
-                  progress: Progress | None = None) -> IndexReport:
-        """Sync the files under ``paths`` into the index: new and changed files are
-        (re-)indexed, moved files keep their vectors, files gone from disk are removed, and
-        only chunk texts the index has never embedded are sent to the encoder. Documents
-        indexed from other paths are left alone.
+                  progress: Progress | None = None,
+                  max_bytes: int | None = None) -> IndexReport:
+        """Sync the files under ``paths`` into the index: new and changed files (by content
+        hash) are (re-)indexed, moved files keep their document and vectors, files gone from
+        disk are removed, and only chunk texts the index has never embedded with its encoder
+        are sent to the encoder. Documents indexed from other paths are left alone.
+
+        Files that cannot be indexed (binary, empty, too large, broken PDF, unreadable,
+        vanished ...) are skipped and listed in the report with their reason; an indexed
+        file that now fails to read keeps its previous entry, and so do the files under a
+        folder that cannot be listed.
+
+        Args:
+            paths: files and folders to sync.
+            include, exclude: glob filters on file names / paths relative to their root.
+            dry_run: plan only (the report's counts are what a real run would do).
+            progress: ``progress(phase, advance, total)`` callback.
+            max_bytes: skip files larger than this; default ``SEARCHKIT_MAX_FILE_MB``
+                or 50 MB.
 
         Raises:
             BadInput: a path does not exist.
@@ -196,28 +218,35 @@ class Index:
         for given, root in zip(paths, roots):
             if not root.exists():
                 raise BadInput(f"path not found: {given}")
+        max_bytes = max_file_bytes() if max_bytes is None else max_bytes
         if dry_run:
-            return self._sync(roots, include, exclude, True, progress)
+            return self._sync(roots, include, exclude, True, progress, max_bytes)
         lock = WriteLock(self.path).acquire()
         try:
-            return self._sync(roots, include, exclude, False, progress)
+            return self._sync(roots, include, exclude, False, progress, max_bytes)
+        except BaseException:
+            self._vectors = None  # may hold removals of a rolled-back transaction
+            raise
         finally:
             lock.release()
 
-    def _sync(self, roots, include, exclude, dry_run, progress) -> IndexReport:
+    def _sync(self, roots, include, exclude, dry_run, progress, max_bytes) -> IndexReport:
         t0 = time.perf_counter()
         report = IndexReport(dry_run=dry_run)
         existing = self._docs_under(roots)
         by_path = {d["path"]: d for d in existing}
         seen: set[str] = set()
+        blind: list[str] = []  # folders that could not be listed: their files are not gone
         pending: list[_Pending] = []
         renames: list[tuple[dict, str, dict]] = []  # (old doc, new path, stat row)
         fresh: list[tuple[Path, bytes, str, Any]] = []  # (path, data, hash, found)
-        for found in walk(roots, include, exclude, max_file_bytes()):
+        for found in walk(roots, include, exclude, max_bytes):
             key = str(found.path)
             seen.add(key)
             if found.skip:
-                report.skipped.append(Skipped(key, found.skip))
+                report.skipped.append(Skipped(_printable_path(key), found.skip))
+                if found.skip.startswith("unreadable folder"):
+                    blind.append(key.rstrip(os.sep) + os.sep)
                 continue
             old = by_path.get(key)
             if old and old["size"] == found.size and old["mtime"] == found.mtime:
@@ -239,7 +268,8 @@ class Index:
                 continue
             fresh.append((found.path, data, digest, found))
         # A file whose content equals that of an indexed file now gone from disk was moved.
-        gone = {p: d for p, d in by_path.items() if p not in seen and not os.path.exists(p)}
+        gone = {p: d for p, d in by_path.items() if p not in seen and not os.path.exists(p)
+                and not any(p.startswith(b) for b in blind)}
         gone_by_hash: dict[str, list[dict]] = {}
         for d in gone.values():
             gone_by_hash.setdefault(d["content_hash"], []).append(d)
@@ -253,15 +283,17 @@ class Index:
                 continue
             try:
                 doc = read_bytes(path, data)
+                p = self._prepare(key, doc, {"size": found.size, "mtime": found.mtime,
+                                             "content_hash": digest})
             except ReadError as e:
                 report.skipped.append(Skipped(key, str(e)))
                 continue
+            except SearchkitError:
+                raise  # e.g. an encoder mismatch: not this file's fault
             except Exception as e:  # a reader bug must not abort the run
                 report.skipped.append(Skipped(key, f"could not read ({type(e).__name__}: {e})"))
                 continue
             old = by_path.get(key)
-            p = self._prepare(key, doc, {"size": found.size, "mtime": found.mtime,
-                                         "content_hash": digest})
             if not p.chunks:
                 report.skipped.append(Skipped(key, "no text"))
                 continue
@@ -353,6 +385,24 @@ class Index:
         finally:
             lock.release()
 
+    def import_embeddings(self, other: str | Path) -> int:
+        """Copy the embedding cache of the index at ``other`` (every encoder's vectors) into
+        this one, so that texts embedded there are not embedded again here. Vectors that no
+        chunk uses are dropped again at the end of the next write. Returns rows copied."""
+        self._writable()
+        db = Path(other) / DB_FILE
+        if not db.exists():
+            return 0
+        conn = self.store.db.conn
+        conn.execute("ATTACH DATABASE ? AS other", [str(db)])
+        try:
+            with conn:
+                cur = conn.execute("INSERT OR IGNORE INTO embeddings "
+                                   "SELECT encoder, text_hash, vector FROM other.embeddings")
+                return cur.rowcount
+        finally:
+            conn.execute("DETACH DATABASE other")
+
     def _docs_under(self, roots: Sequence[Path]) -> list[dict]:
         out: dict[int, dict] = {}
         for r in roots:
@@ -399,11 +449,11 @@ class Index:
         if progress:
             progress("embed", 0, total_new)
         group: list[_Pending] = []
-        size = 0
+        size, batch = 0, commit_chunks()
         for p in pending:
             group.append(p)
             size += len(p.chunks)
-            if size >= COMMIT_CHUNKS:
+            if size >= batch:
                 self._commit_group(group, enc, encoder_id, cached, report, vec, progress)
                 group, size = [], 0
         if group:
@@ -550,20 +600,108 @@ class Index:
         return hits
 
     def stats(self) -> dict:
-        """Counts, encoder, size on disk, last sync."""
-        size = sum(f.stat().st_size for f in self.path.iterdir() if f.is_file())
+        """Counts, encoder, size on disk (everything under the index folder), last sync
+        (Unix time, None before the first), and the baseline retrievers saved under
+        ``<index>/baselines/<name>`` (name -> their ``retriever.json``, or {} without one)."""
         return {
             "path": str(self.path), "documents": self.store.count("documents"),
             "chunks": self.store.count("chunks"), "encoder": self.manifest.encoder,
             "dim": self.manifest.dim, "chunking": self.manifest.chunking,
-            "bytes_on_disk": size, "last_sync": self.store.get_meta("last_sync"),
+            "bytes_on_disk": _tree_size(self.path), "last_sync": self.store.get_meta("last_sync"),
             "generation": self.store.generation(),
+            "baselines": _baselines(self.path / "baselines"),
             "format_version": self.manifest.format_version,
             "searchkit_version": self.manifest.searchkit_version,
         }
 
     def documents(self) -> list[dict]:
         return self.store.documents()
+
+
+def _tree_size(path: Path) -> int:
+    total = 0
+    for dirpath, _, files in os.walk(path):
+        for f in files:
+            try:
+                total += os.lstat(os.path.join(dirpath, f)).st_size
+            except OSError:
+                pass  # removed while counting
+    return total
+
+
+def _baselines(folder: Path) -> dict[str, dict]:
+    out: dict[str, dict] = {}
+    if not folder.is_dir():
+        return out
+    for d in sorted(folder.iterdir()):
+        if not d.is_dir() or d.name.startswith("."):  # .name.tmp-* while being written
+            continue
+        try:
+            meta = json.loads((d / "retriever.json").read_text())
+        except (OSError, ValueError):
+            meta = {}
+        out[d.name] = meta if isinstance(meta, dict) else {}
+    return out
+
+
+def index_exists(path: Path) -> bool:
+    """Whether ``path`` holds an index. A database left without a manifest by a process
+    killed while creating the index does not count (creating it again completes it); a
+    database that is not ours does (opening it then says so)."""
+    import sqlite3
+
+    db = Path(path) / DB_FILE
+    if not db.exists():
+        return False
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+        try:
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if "manifest" in tables and conn.execute(
+                    "SELECT 1 FROM manifest WHERE key = 'encoder'").fetchone():
+                return True
+            return bool(tables - {"_migrations", "manifest", "documents", "chunks",
+                                  "embeddings", "sqlite_sequence"}) or (
+                "documents" in tables
+                and conn.execute("SELECT count(*) FROM documents").fetchone()[0] > 0)
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return True  # unreadable or not SQLite: let open() report it
+
+
+def swap_directories(a: Path, b: Path) -> None:
+    """Exchange two directories atomically (Linux ``renameat2(RENAME_EXCHANGE)``); where
+    that is unavailable, by two renames that :func:`recover_swap` completes after a crash."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        renameat2 = None
+    if renameat2 is not None:
+        at_fdcwd, rename_exchange = -100, 2
+        if renameat2(at_fdcwd, os.fsencode(str(a)), at_fdcwd, os.fsencode(str(b)),
+                     rename_exchange) == 0:
+            return
+    # Fallback: b -> b.swap, a -> b, b.swap -> a. recover_swap(b) finishes a broken swap.
+    parked = b.with_name(b.name + ".swap")
+    os.replace(b, parked)
+    os.replace(a, b)
+    os.replace(parked, a)
+
+
+def recover_swap(path: Path) -> None:
+    """Finish a directory swap that a crash interrupted between its renames."""
+    parked = path.with_name(path.name + ".swap")
+    if parked.exists() and not path.exists():
+        rebuilt = path.with_name(path.name + ".rebuild")
+        if rebuilt.exists():
+            os.replace(rebuilt, path)  # the new index was complete: it was being moved in
+        else:
+            os.replace(parked, path)
 
 
 def vec_remove(vec: VectorIndex, ids: list[int]) -> None:
@@ -573,6 +711,11 @@ def vec_remove(vec: VectorIndex, ids: list[int]) -> None:
         vec.remove(ids)
     except NotImplementedError:
         pass  # ANN indexes are rebuilt on the next load: the generation changed
+
+
+def _printable_path(path: str) -> str:
+    """``path`` with undecodable bytes of its name shown as U+FFFD (safe to print/store)."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _like_prefix(s: str) -> str:

@@ -27,7 +27,9 @@ def _matches(rel: str, name: str, globs: Sequence[str]) -> bool:
 def walk(roots: Sequence[Path], include: Sequence[str] = (), exclude: Sequence[str] = (),
          max_bytes: int | None = None) -> Iterator[Found]:
     """Yield every candidate file under ``roots`` once. Unsupported types, files over
-    ``max_bytes``, symlink loops and unreadable folders come back with ``skip`` set."""
+    ``max_bytes``, names that are not UTF-8, symlink loops and unreadable folders (reason
+    ``unreadable folder (...)``) come back with ``skip`` set. A folder that vanishes while
+    walking is passed over silently: its files are gone."""
     seen_dirs: set[tuple[int, int]] = set()
     seen_files: set[str] = set()
     for root in roots:
@@ -40,6 +42,8 @@ def walk(roots: Sequence[Path], include: Sequence[str] = (), exclude: Sequence[s
             d = stack.pop()
             try:
                 st = d.stat()
+            except FileNotFoundError:
+                continue
             except OSError as e:
                 yield Found(d, skip=f"unreadable folder ({e.strerror or e})")
                 continue
@@ -51,6 +55,8 @@ def walk(roots: Sequence[Path], include: Sequence[str] = (), exclude: Sequence[s
             seen_dirs.add(key)
             try:
                 entries = sorted(os.scandir(d), key=lambda e: e.name)
+            except FileNotFoundError:
+                continue
             except OSError as e:
                 yield Found(d, skip=f"unreadable folder ({e.strerror or e})")
                 continue
@@ -85,6 +91,11 @@ def _file(p: Path, root: Path, include, exclude, max_bytes, seen: set[str], expl
     if key in seen:
         return
     seen.add(key)
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        yield Found(p, skip="file name is not valid UTF-8")
+        return
     if not supported(p):
         yield Found(p, skip=f"unsupported file type {p.suffix or '(none)'}")
         return
