@@ -13,7 +13,7 @@ import tempfile
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, NamedTuple, Protocol, Sequence, runtime_checkable
+from typing import Collection, Iterator, NamedTuple, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
@@ -21,6 +21,10 @@ from ..errors import BadInput, IndexNotFound
 
 FORMAT_VERSION = 1
 META_FILE = "retriever.json"
+
+
+# Ids a search may return: a set, any collection, or an int64 numpy array of ids.
+Allowed = Collection[int] | np.ndarray | None
 
 
 class ScoredId(NamedTuple):
@@ -42,8 +46,10 @@ class Retriever(Protocol):
     def build(self, ids: Sequence[int], texts: Sequence[str]) -> None:
         """Index ``texts`` under ``ids`` (int64, unique), replacing any previous content."""
 
-    def search(self, query: str, k: int, allowed: set[int] | None = None) -> list[ScoredId]:
-        """The best ``k`` ids for ``query``, best first; only ids in ``allowed`` if given."""
+    def search(self, query: str, k: int, allowed: Allowed = None) -> list[ScoredId]:
+        """The best ``k`` ids for ``query``, best first; only ids in ``allowed`` (a set, or
+        any collection or int64 numpy array of ids) if given, and still ``k`` of them when
+        that many allowed ids match."""
 
     def save(self, directory: Path) -> None:
         """Write the index to ``directory`` atomically (all or nothing)."""
@@ -74,12 +80,19 @@ def check_k(k: int) -> int:
     return int(k)
 
 
-def allowed_mask(ids: np.ndarray, allowed: set[int] | None) -> np.ndarray | None:
-    """Boolean mask over ``ids`` of those in ``allowed``; None when there is no filter."""
+def allowed_array(allowed: Allowed) -> np.ndarray | None:
+    """``allowed`` (a set, list or numpy array of ids) as a unique int64 array; None stays None."""
     if allowed is None:
         return None
-    wanted = np.fromiter((int(a) for a in allowed), dtype=np.int64, count=len(allowed))
-    return np.isin(ids, wanted)
+    if isinstance(allowed, np.ndarray):
+        return np.unique(allowed.astype(np.int64, copy=False).reshape(-1))
+    return np.unique(np.fromiter((int(a) for a in allowed), dtype=np.int64, count=len(allowed)))
+
+
+def allowed_mask(ids: np.ndarray, allowed: Allowed) -> np.ndarray | None:
+    """Boolean mask over ``ids`` of those in ``allowed``; None when there is no filter."""
+    wanted = allowed_array(allowed)
+    return None if wanted is None else np.isin(ids, wanted)
 
 
 def top_k(ids: np.ndarray, scores: np.ndarray, k: int, mask: np.ndarray | None = None,
@@ -144,5 +157,5 @@ def read_meta(directory: str | Path, name: str) -> dict:
     return meta
 
 
-__all__ = ["Retriever", "ScoredId", "atomic_directory", "top_k", "check_corpus", "check_k",
-           "allowed_mask", "read_meta", "write_meta"]
+__all__ = ["Retriever", "ScoredId", "Allowed", "atomic_directory", "top_k", "check_corpus",
+           "check_k", "allowed_mask", "allowed_array", "read_meta", "write_meta"]

@@ -8,8 +8,8 @@ from typing import Sequence
 
 import numpy as np
 
-from .base import (ScoredId, allowed_mask, atomic_directory, check_corpus, check_k, read_meta,
-                   top_k, write_meta)
+from .base import (Allowed, ScoredId, allowed_mask, atomic_directory, check_corpus, check_k,
+                   read_meta, top_k, write_meta)
 
 
 def _stemmer(language: str | None):
@@ -59,7 +59,7 @@ class BM25Retriever:
         bm25.index(tokens, show_progress=False)
         self._bm25 = bm25
 
-    def search(self, query: str, k: int, allowed: set[int] | None = None) -> list[ScoredId]:
+    def search(self, query: str, k: int, allowed: Allowed = None) -> list[ScoredId]:
         """Up to ``k`` ids with a BM25 score > 0, best first (ties by ascending id)."""
         k = check_k(k)
         if self._bm25 is None or not query or not query.strip():

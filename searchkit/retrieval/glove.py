@@ -14,7 +14,8 @@ from typing import Sequence
 
 import numpy as np
 
-from .base import ScoredId, atomic_directory, check_corpus, check_k, read_meta, write_meta
+from .base import (Allowed, ScoredId, allowed_array, atomic_directory, check_corpus, check_k,
+                   read_meta, write_meta)
 
 DIM = 50
 _TOKEN = re.compile(r"\w+")
@@ -100,7 +101,7 @@ class GloveRetriever:
             index.add_with_ids(embed(texts), arr)
         self._index = index
 
-    def search(self, query: str, k: int, allowed: set[int] | None = None) -> list[ScoredId]:
+    def search(self, query: str, k: int, allowed: Allowed = None) -> list[ScoredId]:
         """Up to ``k`` ids by cosine (any sign), best first; ``[]`` when the query has no
         known word."""
         k = check_k(k)
@@ -112,12 +113,11 @@ class GloveRetriever:
         import faiss
 
         params = None
-        if allowed is not None:
-            if not allowed:
+        wanted = allowed_array(allowed)
+        if wanted is not None:
+            if len(wanted) == 0:
                 return []
-            sel = faiss.IDSelectorBatch(np.fromiter((int(a) for a in allowed), dtype=np.int64,
-                                                     count=len(allowed)))
-            params = faiss.SearchParameters(sel=sel)
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(wanted))
         k = min(k, self._index.ntotal)
         if k == 0:
             return []

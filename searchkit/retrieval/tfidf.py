@@ -9,8 +9,8 @@ from typing import Sequence
 
 import numpy as np
 
-from .base import (ScoredId, allowed_mask, atomic_directory, check_corpus, check_k, read_meta,
-                   top_k, write_meta)
+from .base import (Allowed, ScoredId, allowed_mask, atomic_directory, check_corpus, check_k,
+                   read_meta, top_k, write_meta)
 
 
 class TfidfRetriever:
@@ -49,7 +49,7 @@ class TfidfRetriever:
         # faster than documents x query column).
         self._vectorizer, self._matrix = vectorizer, matrix.T.tocsr()
 
-    def search(self, query: str, k: int, allowed: set[int] | None = None) -> list[ScoredId]:
+    def search(self, query: str, k: int, allowed: Allowed = None) -> list[ScoredId]:
         """Up to ``k`` ids with cosine > 0, best first (ties by ascending id)."""
         k = check_k(k)
         if self._vectorizer is None or not query or not query.strip():
