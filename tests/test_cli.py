@@ -1,0 +1,106 @@
+"""The CLI through click's CliRunner: output, JSON schema, exit codes."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from searchkit.cli import cli
+
+HIT_KEYS = {"rank", "score", "path", "title", "chunk_id", "start_char", "end_char",
+            "start_line", "end_line", "text"}
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+@pytest.fixture
+def built(tmp_path, docs, runner, hashing):
+    idx = tmp_path / "idx"
+    r = runner.invoke(cli, ["index", str(docs), "--index", str(idx), "--encoder", "hashing-test"])
+    assert r.exit_code == 0, r.output
+    return idx
+
+
+def test_index_prints_a_summary(tmp_path, docs, runner, hashing):
+    r = runner.invoke(cli, ["index", str(docs), "--index", str(tmp_path / "i"),
+                            "--encoder", "hashing-test"])
+    assert r.exit_code == 0
+    assert "6 files indexed (6 new, 0 changed, 0 moved), 0 unchanged, 0 removed, 0 skipped." in r.output
+    assert "chunks/s" in r.output
+
+
+def test_index_json_report(tmp_path, docs, runner, hashing):
+    r = runner.invoke(cli, ["index", str(docs), "--index", str(tmp_path / "i"),
+                            "--encoder", "hashing-test", "--json"])
+    data = json.loads(r.output)
+    assert data["files_indexed"] == 6 and data["chunks_added"] > 0 and data["skipped"] == []
+
+
+def test_query_json_schema(built, runner):
+    r = runner.invoke(cli, ["query", "bread dough knead", "--index", str(built), "-k", "3",
+                            "--json"])
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.output)
+    assert data["query"] == "bread dough knead"
+    assert 1 <= len(data["hits"]) <= 3
+    for h in data["hits"]:
+        assert HIT_KEYS <= set(h)
+    top = data["hits"][0]
+    assert top["path"].endswith("page.html") and top["title"] == "Kitchen basics"
+    assert isinstance(top["score"], float) and top["rank"] == 1
+
+
+def test_query_text_output(built, runner):
+    r = runner.invoke(cli, ["query", "bread dough knead", "--index", str(built), "-k", "1"])
+    assert r.exit_code == 0
+    first = r.output.splitlines()[0]
+    assert " 1. " in first and "page.html:" in first and "Kitchen basics" in first
+
+
+def test_index_via_env_var(tmp_path, docs, runner, hashing, monkeypatch):
+    monkeypatch.setenv("SEARCHKIT_INDEX", str(tmp_path / "env_idx"))
+    r = runner.invoke(cli, ["index", str(docs), "--encoder", "hashing-test", "-q"])
+    assert r.exit_code == 0 and r.output == ""
+    assert (tmp_path / "env_idx" / "index.db").exists()
+
+
+@pytest.mark.parametrize("args,code,message", [
+    (["index", "/definitely/not/here"], 1, "Error: path not found: /definitely/not/here"),
+    (["query", "hello", "--index", "/no/such/index"], 1, "Error: no index at /no/such/index"),
+    (["query", ""], 1, "Error: empty query"),
+    (["query", "x", "-k", "0"], 2, "Error: Invalid value for '-k'"),
+    (["index"], 2, "Error: Missing argument 'PATHS...'"),
+])
+def test_errors_are_one_line(args, code, message, runner, built):
+    if args[0] == "query" and "--index" not in args:
+        args = args + ["--index", str(built)]
+    r = runner.invoke(cli, args)
+    assert r.exit_code == code, r.output
+    assert message in r.output
+    assert "Traceback" not in r.output
+    if code == 1:
+        assert r.output.strip().count("\n") == 0
+
+
+@pytest.mark.parametrize("command", ["index", "query", "stats", "eval", "compare", "ask",
+                                     "senses", "embed", "tune"])
+def test_every_command_has_help(command, runner):
+    if command not in cli.list_commands(None):
+        pytest.skip(f"{command} not present")
+    r = runner.invoke(cli, [command, "--help"])
+    assert r.exit_code == 0
+    assert "Usage: " in r.output and len(r.output.splitlines()) > 4
+
+
+def test_help_is_instant_no_torch():
+    code = ("import sys; from click.testing import CliRunner; from searchkit.cli import cli; "
+            "r = CliRunner().invoke(cli, ['--help']); r2 = CliRunner().invoke(cli, ['index', '--help']); "
+            "assert r.exit_code == 0 and r2.exit_code == 0; "
+            "print(sorted(m for m in ('torch', 'faiss', 'sentence_transformers', 'transformers') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
