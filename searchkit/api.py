@@ -50,7 +50,11 @@ def index_paths(paths: Sequence[str], index: str | Path | None = None,
     max_bytes = _max_bytes(max_file_mb)
     recover_swap(path)
     exists = index_exists(path)
-    if rebuild and exists and not dry_run:
+    if rebuild and exists:
+        if dry_run:  # what a rebuild would do: a new index, with the old one's vectors
+            with Index.open(path) as old:
+                return _plan_new(paths, include, exclude, encoder or old.manifest.encoder,
+                                 chunking or old.chunk_settings, max_bytes, reuse=path)
         return _rebuild(path, paths, include, exclude, encoder, chunking, progress, max_bytes)
     if not exists:
         if dry_run:
@@ -82,9 +86,11 @@ def _max_bytes(max_file_mb: float | None) -> int:
     return int(max_file_mb * 1024 * 1024)
 
 
-def _plan_new(paths, include, exclude, encoder, chunking, max_bytes) -> IndexReport:
-    """The dry run of a first index: the same planning as a sync, against an empty index
-    in a temporary folder (so the chunk counts and skipped files are the real ones)."""
+def _plan_new(paths, include, exclude, encoder, chunking, max_bytes,
+              reuse: Path | None = None) -> IndexReport:
+    """The dry run of a new index: the same planning as a sync, against an empty index
+    in a temporary folder (so the chunk counts and skipped files are the real ones); with
+    ``reuse``, holding that index's cached vectors, as a rebuild would."""
     import tempfile
 
     from .index import Index
@@ -92,6 +98,8 @@ def _plan_new(paths, include, exclude, encoder, chunking, max_bytes) -> IndexRep
     with tempfile.TemporaryDirectory(prefix="searchkit-plan-") as tmp:
         idx = Index.create(Path(tmp) / "idx", encoder=encoder or "minilm", chunking=chunking)
         try:
+            if reuse is not None:
+                idx.import_embeddings(reuse)
             return idx.add_paths(paths, include, exclude, dry_run=True, max_bytes=max_bytes)
         finally:
             idx.close()

@@ -353,3 +353,18 @@ def test_bad_paths_and_limits_are_refused(tmp_path, hashing):
     with pytest.raises(BadInput, match="positive"):
         index_paths([str(tmp_path)], index=tmp_path / "idx", encoder="hashing-test",
                     max_file_mb=0)
+
+
+def test_dry_run_of_a_rebuild_plans_a_new_index_reusing_vectors(tmp_path, folder, hashing):
+    idx = make(tmp_path / "idx")
+    idx.add_paths([folder])
+    n = idx.store.count("chunks")
+    gen = idx.store.generation()
+    idx.close()
+    (folder / "d.txt").write_text("Gliders and kites ride the wind.")
+    hashing.calls.clear()
+    plan = index_paths([str(folder)], index=tmp_path / "idx", rebuild=True, dry_run=True)
+    assert len(plan.new) == 4 and plan.chunks_added == n + 1 and plan.chunks_embedded == 1
+    assert hashing.calls == []
+    with Index.open(tmp_path / "idx") as idx:
+        assert idx.store.generation() == gen and idx.store.count("documents") == 3
