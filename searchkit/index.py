@@ -519,6 +519,7 @@ class Index:
             self.store.set_meta("last_sync", time.time())
         gen = self.store.generation()
         vec = self._maybe_switch_kind(vec)
+        _remove_stale_temp_files(self.path)
         vec.save(self.path / VECTORS_FILE, gen, self.manifest.encoder)
         self._vectors, self._vectors_gen = vec, gen
         self._write_manifest_file()
@@ -559,15 +560,34 @@ class Index:
         return vec
 
     # -- reading -----------------------------------------------------------------------
+    def retriever(self, method: str, fusion=None, by_document: bool = False):
+        """The retriever behind search ``method`` (``dense``, ``tfidf``, ``bm25``, ``glove``,
+        ``hybrid``), over this index's chunks. Static baselines are loaded from
+        ``baselines/<name>/``, or built (and saved) when missing or older than the index's
+        current generation; see :mod:`searchkit.retrieval.methods`.
+
+        Args:
+            fusion: for ``hybrid``, a :class:`~searchkit.retrieval.hybrid.Fusion`.
+            by_document: for ``hybrid``, fuse document ranks (one chunk per document back).
+        """
+        from .retrieval.methods import get_method
+
+        return get_method(self, method, fusion, by_document)
+
     def search(self, query: str, k: int = 10, method: str | None = None,
-               group: bool = True, **filters) -> list[Hit]:
+               group: bool = True, fuse: Sequence[str] | str | None = None,
+               weights: Sequence[float] | str | None = None, rrf_k: float | None = None,
+               **filters) -> list[Hit]:
         """Rank passages for ``query``.
 
         Args:
             query: the question or phrase.
             k: how many hits.
-            method: ``dense`` (default) or another registered method.
+            method: ``dense``, ``tfidf``, ``bm25``, ``glove`` or ``hybrid``; default
+                :data:`searchkit.query.DEFAULT_METHOD`.
             group: one hit per document (its best chunk) instead of raw chunks.
+            fuse, weights, rrf_k: for ``hybrid``: the methods fused (default dense and
+                bm25), one weight each (default 1) and the RRF constant (default 60).
 
         Raises:
             BadInput: empty or unusable query, k < 1, unknown method.
@@ -577,12 +597,18 @@ class Index:
         query = _check_query(query)
         if k < 1:
             raise BadInput("k must be at least 1")
+        fusion = None
+        if fuse is not None or weights is not None or rrf_k is not None:
+            from .retrieval.hybrid import Fusion
+
+            fusion = Fusion.parse(fuse, weights, rrf_k)
         allowed = None
         if filters:
             from .filters import allowed_chunk_ids
 
             allowed = allowed_chunk_ids(self, **filters)
-        return search(self, query, k=k, method=method, allowed=allowed, group=group)
+        return search(self, query, k=k, method=method, allowed=allowed, group=group,
+                      fusion=fusion)
 
     def _hits(self, ranked: list[tuple[int, float]], method: str) -> list[Hit]:
         rows = self.store.chunks_by_ids([i for i, _ in ranked])
@@ -616,6 +642,21 @@ class Index:
 
     def documents(self) -> list[dict]:
         return self.store.documents()
+
+
+def _remove_stale_temp_files(path: Path) -> None:
+    """Temporary vector files (``*.tmp<pid>``) left by a killed process."""
+    for f in path.glob(VECTORS_FILE + "*.tmp*"):
+        pid = f.name.rsplit(".tmp", 1)[-1]
+        try:
+            if pid.isdigit() and int(pid) != os.getpid():
+                os.kill(int(pid), 0)  # raises when no such process
+            continue
+        except ProcessLookupError:
+            pass
+        except OSError:
+            continue
+        f.unlink(missing_ok=True)
 
 
 def _tree_size(path: Path) -> int:

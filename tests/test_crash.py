@@ -221,3 +221,17 @@ def test_damaged_vector_file_is_rebuilt_with_a_notice(tmp_path, docs, hashing, n
     with Index.open(tmp_path / "idx") as idx:
         idx.search("river", k=1)
     assert notices == []
+
+
+def test_temporary_files_of_a_killed_writer_are_removed(tmp_path, docs, hashing):
+    idx = Index.create(tmp_path / "idx", encoder="hashing-test")
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = [tmp_path / "idx" / f"{VECTORS_FILE}.tmp{dead.pid}",
+             tmp_path / "idx" / f"{VECTORS_FILE}.json.tmp{dead.pid}"]
+    alive = tmp_path / "idx" / f"{VECTORS_FILE}.tmp1"  # pid 1 is alive: not ours to remove
+    for f in [*stale, alive]:
+        f.write_bytes(b"partial")
+    idx.add_paths([docs])
+    idx.close()
+    assert not any(f.exists() for f in stale) and alive.exists()
