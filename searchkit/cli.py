@@ -24,8 +24,8 @@ LAZY_COMMANDS = {
     "compare": "searchkit.cli_eval:compare_cmd",
     "ask": "searchkit.cli_ask:ask_cmd",
     "senses": "searchkit.cli_senses:senses_cmd",
-    "embed": "searchkit.cli_senses:embed_cmd",
-    "tune": "searchkit.cli_senses:tune_cmd",
+    "embed": "searchkit.cli_embed:embed_cmd",
+    "tune": "searchkit.cli_embed:tune_cmd",
 }
 
 
