@@ -307,8 +307,9 @@ class Index:
             report.chunks_embedded = len(todo - self.store.cached_hashes(self.manifest.encoder,
                                                                           todo))
             report.chunks_added = sum(len(p.chunks) for p in pending)
-            report.chunks_removed = sum(len(self.store.chunk_ids_of(d["id"])) for d in gone.values()) + sum(
-                len(self.store.chunk_ids_of(p.replaces)) for p in pending if p.replaces)
+            removed = [d["id"] for d in gone.values()] + [p.replaces for p in pending
+                                                          if p.replaces]
+            report.chunks_removed = sum(len(self.store.chunk_ids_of(i)) for i in removed)
             report.seconds = time.perf_counter() - t0
             return report
         vec = self._load_vectors()
@@ -697,7 +698,8 @@ def index_exists(path: Path) -> bool:
     try:
         conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
         try:
-            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            tables = {r[0] for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
             if "manifest" in tables and conn.execute(
                     "SELECT 1 FROM manifest WHERE key = 'encoder'").fetchone():
                 return True
