@@ -152,3 +152,48 @@ def stats(index: str | Path | None = None) -> dict:
 
     with Index.open(index, readonly=True) as idx:
         return idx.stats()
+
+
+def evaluate_dataset(dataset: str | Path, methods: Sequence[str] | None = None,
+                     split: str = "test", index: str | Path | None = None,
+                     encoder: str | None = None, chunk_size: int | None = None,
+                     overlap: int | None = None, fuse=None, weights=None,
+                     rrf_k: float | None = None, progress=None, on_result=None):
+    """Evaluate search methods on a BEIR-format dataset (what ``search eval`` does).
+
+    Builds an index of the corpus (``<index home>/eval/<name>-<encoder>-<size>-<overlap>``
+    unless ``index`` is given; reused while the corpus is unchanged), runs every judged
+    query of ``split`` with each method (default: the default method) and scores the runs.
+
+    Returns:
+        An :class:`~searchkit.eval.runner.EvalReport`.
+
+    Raises:
+        BadInput: a missing or malformed dataset, unknown split or method.
+    """
+    from .eval import load_beir
+    from .eval.runner import run_eval
+    from .query import DEFAULT_METHOD
+    from .retrieval.hybrid import Fusion
+
+    ds = load_beir(dataset, split)
+    fusion = (Fusion.parse(fuse, weights, rrf_k)
+              if fuse is not None or weights is not None or rrf_k is not None else None)
+    return run_eval(ds, list(methods or [DEFAULT_METHOD]), index=index,
+                    encoder=encoder or "minilm",
+                    chunking=_chunking(chunk_size, overlap) or ChunkSettings(),
+                    fusion=fusion, progress=progress, on_result=on_result)
+
+
+def compare(query: str, methods: Sequence[str] | None = None,
+            index: str | Path | None = None, k: int = 5, **kwargs) -> dict[str, list[Hit]]:
+    """The top ``k`` hits of several methods for one query: ``{method: hits}``, in the
+    order given (default: every method). ``kwargs`` go to :meth:`Index.search`."""
+    from .index import Index
+    from .retrieval.methods import METHODS, check_method
+
+    methods = list(methods or METHODS)
+    for m in methods:
+        check_method(m)
+    with Index.open(index, readonly=True) as idx:
+        return {m: idx.search(query, k=k, method=m, **kwargs) for m in methods}

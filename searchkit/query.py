@@ -32,23 +32,33 @@ def dense_search(idx: "Index", query: str, k: int, allowed: np.ndarray | None = 
 
 
 def retrieve(idx: "Index", query: str, k: int, method: str,
-             allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
-    """Ranked ``(chunk_id, score)`` for one method."""
+             allowed: np.ndarray | None = None, fusion=None,
+             group: bool = False) -> list[tuple[int, float]]:
+    """Ranked ``(chunk_id, score)`` for one method (``dense``, ``tfidf``, ``bm25``,
+    ``glove``, ``hybrid``; see :mod:`searchkit.retrieval.methods`).
+
+    Args:
+        fusion: what ``hybrid`` fuses (a :class:`~searchkit.retrieval.hybrid.Fusion`).
+        group: the caller keeps one chunk per document; ``hybrid`` then fuses document
+            ranks rather than chunk ranks.
+    """
     if method == "dense":
         return dense_search(idx, query, k, allowed)
-    raise BadInput(f"unknown method {method!r}; choose from: dense")
+    return list(idx.retriever(method, fusion=fusion, by_document=group).search(
+        query, k, allowed))
 
 
 def search(idx: "Index", query: str, k: int = 10, method: str | None = None,
-           allowed: np.ndarray | None = None, group: bool = False) -> list[Hit]:
+           allowed: np.ndarray | None = None, group: bool = False,
+           fusion=None) -> list[Hit]:
     method = method or DEFAULT_METHOD
     if allowed is not None and len(allowed) == 0:
         return []
     if not group:
-        return idx._hits(retrieve(idx, query, k, method, allowed), method)
+        return idx._hits(retrieve(idx, query, k, method, allowed, fusion), method)
     fetch = k * GROUP_FETCH
     while True:
-        ranked = retrieve(idx, query, fetch, method, allowed)
+        ranked = retrieve(idx, query, fetch, method, allowed, fusion, group=True)
         best = _best_per_doc(idx, ranked)
         total = len(idx._load_vectors()) if allowed is None else len(allowed)
         if len(best) >= k or len(ranked) < fetch or fetch >= total:

@@ -1,0 +1,127 @@
+"""Hybrid retrieval: reciprocal rank fusion of several retrievers' rankings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Sequence
+
+from ..errors import BadInput
+from .base import Allowed, ScoredId, check_k
+from .fusion import rrf
+
+#: Each fused retriever contributes at least this many ranked ids.
+DEPTH = 100
+#: Methods hybrid fuses when none are named, with equal weights.
+DEFAULT_FUSE = ("dense", "bm25")
+DEFAULT_RRF_K = 60.0
+
+
+@dataclass(frozen=True)
+class Fusion:
+    """What ``hybrid`` fuses: method names, one weight each, and the RRF constant.
+
+    Attributes:
+        methods: retriever names (``dense``, ``bm25``, ``tfidf``, ``glove``).
+        weights: one per method (default all 1).
+        k: the RRF constant.
+    """
+
+    methods: tuple[str, ...] = DEFAULT_FUSE
+    weights: tuple[float, ...] | None = None
+    k: float = DEFAULT_RRF_K
+
+    def __post_init__(self):
+        methods = tuple(self.methods)
+        if not methods:
+            raise BadInput("hybrid needs at least one method to fuse")
+        if "hybrid" in methods:
+            raise BadInput("hybrid cannot fuse itself")
+        if len(set(methods)) != len(methods):
+            raise BadInput(f"a method is named twice in {','.join(methods)}")
+        weights = tuple(float(w) for w in self.weights) if self.weights is not None else None
+        if weights is not None:
+            if len(weights) != len(methods):
+                raise BadInput(f"{len(weights)} weights for {len(methods)} fused methods")
+            if any(w < 0 for w in weights) or not any(w > 0 for w in weights):
+                raise BadInput("fusion weights must be >= 0, at least one > 0")
+        if self.k < 0:
+            raise BadInput(f"RRF constant k must be >= 0, got {self.k}")
+        object.__setattr__(self, "methods", methods)
+        object.__setattr__(self, "weights", weights)
+        object.__setattr__(self, "k", float(self.k))
+
+    @classmethod
+    def parse(cls, fuse: str | Sequence[str] | None = None,
+              weights: str | Sequence[float] | None = None,
+              k: float | None = None) -> "Fusion":
+        """From CLI-style values: ``"dense,bm25"``, ``"1,0.5"``, ``60``; None = default."""
+        if isinstance(fuse, str):
+            fuse = [m.strip() for m in fuse.split(",") if m.strip()]
+        if isinstance(weights, str):
+            try:
+                weights = [float(w) for w in weights.split(",") if w.strip()]
+            except ValueError:
+                raise BadInput(f"weights must be numbers separated by commas: {weights!r}") from None
+        return cls(methods=tuple(fuse) if fuse else DEFAULT_FUSE,
+                   weights=tuple(weights) if weights else None,
+                   k=DEFAULT_RRF_K if k is None else k)
+
+    def describe(self) -> str:
+        w = ",".join(f"{x:g}" for x in self.weights) if self.weights else "equal"
+        return f"rrf(k={self.k:g}; {'+'.join(self.methods)}; weights {w})"
+
+    def to_dict(self) -> dict:
+        return {"methods": list(self.methods),
+                "weights": list(self.weights or [1.0] * len(self.methods)), "k": self.k}
+
+
+class HybridRetriever:
+    """Fuses the rankings of ``parts`` by weighted reciprocal rank fusion.
+
+    Args:
+        parts: ``{name: retriever}`` in fusion order.
+        fusion: the weights and RRF constant (its ``methods`` name ``parts``' keys).
+        group_of: optional ``ids -> {id: group}`` (a chunk's document). When given, ranks are
+            counted over groups (a document's rank in a list is the rank of its best chunk
+            among documents) and one id per group comes back: the group's best-fused id,
+            with the group's fused score. Without it, ids are fused as they are.
+    """
+
+    name = "hybrid"
+
+    def __init__(self, parts: Mapping[str, object], fusion: Fusion | None = None,
+                 group_of: Callable[[list[int]], dict[int, int]] | None = None):
+        self.parts = dict(parts)
+        self.fusion = fusion or Fusion(methods=tuple(self.parts))
+        self.group_of = group_of
+
+    def search(self, query: str, k: int, allowed: Allowed = None) -> list[ScoredId]:
+        k = check_k(k)
+        if k == 0:
+            return []
+        depth = max(k, DEPTH)
+        rankings = [self.parts[m].search(query, depth, allowed) for m in self.fusion.methods]
+        if self.group_of is None:
+            return rrf(rankings, k=self.fusion.k, weights=self.fusion.weights, limit=k)
+        return self._fuse_groups(rankings, k)
+
+    def _fuse_groups(self, rankings, k: int) -> list[ScoredId]:
+        group = self.group_of(list({i for r in rankings for i, _ in r}))
+        by_id = rrf(rankings, k=self.fusion.k, weights=self.fusion.weights)
+        best: dict[int, int] = {}  # group -> its best-fused id
+        for i, _ in by_id:
+            best.setdefault(group.get(i, -1 - i), i)
+        grouped = []
+        for ranking in rankings:
+            seen, out = set(), []
+            for i, s in ranking:
+                g = group.get(i, -1 - i)
+                if g not in seen:
+                    seen.add(g)
+                    out.append((g, s))
+            grouped.append(out)
+        fused = rrf(grouped, k=self.fusion.k, weights=self.fusion.weights, limit=k)
+        return [ScoredId(best[g], s) for g, s in fused]
+
+    def __len__(self) -> int:
+        return max((len(p) for p in self.parts.values()), default=0)

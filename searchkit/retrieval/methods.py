@@ -1,0 +1,163 @@
+"""Search methods over one index: ``dense`` (the index's encoder), the static baselines
+(``tfidf``, ``bm25``, ``glove``) and ``hybrid`` (RRF of several of them).
+
+Static baselines index the index's chunks (id = chunk id). They are built lazily, on their
+first use, and saved under ``<index>/baselines/<name>/`` with a ``source.json`` stamp: the
+SQLite generation of the chunks they were built from and the index's creation time. Every
+committed write bumps the generation, so a baseline whose stamp differs is stale: it is
+rebuilt from the chunks (in memory, then saved atomically when the folder is writable, which
+also serves read-only opens; a reader that cannot write simply rebuilds). Within a process,
+a built baseline is kept and reused until the generation changes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import BadInput
+from . import REGISTRY
+from .hybrid import Fusion, HybridRetriever
+
+if TYPE_CHECKING:
+    from ..index import Index
+
+log = logging.getLogger("searchkit")
+
+#: Every method a search can name, in the order reports list them.
+METHODS = ("dense", "tfidf", "bm25", "glove", "hybrid")
+STATIC = ("tfidf", "bm25", "glove")
+BASELINES_DIR = "baselines"
+STAMP_FILE = "source.json"
+#: Bumped when the text a static baseline indexes for a chunk changes.
+TEXT_FORMAT = 1
+
+
+def check_method(name: str) -> str:
+    if name not in METHODS:
+        raise BadInput(f"unknown method {name!r}; choose from: {', '.join(METHODS)}")
+    return name
+
+
+def get_method(idx: "Index", name: str, fusion: Fusion | None = None,
+               by_document: bool = False):
+    """A retriever over ``idx``'s chunks for method ``name`` (see the module docstring).
+
+    Args:
+        fusion: for ``hybrid``: what to fuse (default dense + bm25, equal weights, k=60).
+        by_document: for ``hybrid``: fuse document ranks and return each document's best
+            chunk only (what a grouped search wants), instead of fusing chunk ranks.
+    """
+    check_method(name)
+    if name == "dense":
+        from .dense import DenseRetriever
+
+        return DenseRetriever(idx)
+    if name == "hybrid":
+        fusion = fusion or Fusion()
+        for m in fusion.methods:
+            check_method(m)
+        parts = {m: get_method(idx, m) for m in fusion.methods}
+        group_of = idx.store.doc_ids_of_chunks if by_document else None
+        return HybridRetriever(parts, fusion, group_of=group_of)
+    return static_baseline(idx, name)
+
+
+def _cache(idx: "Index") -> dict:
+    return idx.__dict__.setdefault("_baselines", {})
+
+
+def static_baseline(idx: "Index", name: str):
+    """The static retriever ``name`` of ``idx``, fresh for its current generation."""
+    gen = idx.store.generation()
+    cached = _cache(idx).get(name)
+    if cached and cached[0] == gen:
+        return cached[1]
+    want = _stamp(idx, gen)
+    folder = idx.path / BASELINES_DIR / name
+    retriever = _load(folder, name, want)
+    if retriever is None:
+        t0 = time.perf_counter()
+        gen, ids, texts = chunk_texts(idx)
+        want = _stamp(idx, gen)
+        retriever = REGISTRY[name]()
+        retriever.build(ids, texts)
+        log.debug("searchkit: built %s over %d chunks in %.1f s", name, len(ids),
+                  time.perf_counter() - t0)
+        _save(retriever, folder, {**want, "chunks": len(ids),
+                                  "build_seconds": round(time.perf_counter() - t0, 3)})
+    _cache(idx)[name] = (gen, retriever)
+    return retriever
+
+
+def chunk_texts(idx: "Index") -> tuple[int, list[int], list[str]]:
+    """``(generation, chunk ids, texts)`` read as one consistent state (the generation is
+    bumped in the same transaction as any chunk change, so equal generations before and
+    after the read mean the rows belong to it)."""
+    db = idx.store.db
+    while True:
+        gen = idx.store.generation()
+        rows = db.execute("SELECT id, text FROM chunks ORDER BY id").fetchall()
+        if idx.store.generation() == gen:
+            return gen, [r[0] for r in rows], [r[1] for r in rows]
+
+
+def _stamp(idx: "Index", gen: int) -> dict:
+    return {"generation": gen, "index_created_at": idx.store.get_meta("created_at"),
+            "text_format": TEXT_FORMAT}
+
+
+def _load(folder: Path, name: str, want: dict):
+    try:
+        stamp = json.loads((folder / STAMP_FILE).read_text())
+        if any(stamp.get(k) != v for k, v in want.items()):
+            return None
+        return REGISTRY[name].load(folder)
+    except FileNotFoundError:
+        return None
+    except Exception as e:  # unreadable or half-written by an older version: rebuild
+        log.warning("searchkit: baseline %s is unreadable (%s); rebuilding it", folder, e)
+        return None
+
+
+def _save(retriever, folder: Path, stamp: dict) -> None:
+    """Write ``retriever`` with its stamp to ``folder``, all or nothing. A folder that cannot
+    be written (a read-only index) or a concurrent save of the same baseline only costs a
+    rebuild later, never a wrong result: readers check the stamp."""
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=f".{folder.name}.build-", dir=folder.parent))
+    except OSError as e:
+        log.debug("searchkit: cannot save baseline %s: %s", folder, e)
+        return
+    old = None
+    try:
+        built = work / folder.name
+        retriever.save(built)
+        (built / STAMP_FILE).write_text(json.dumps(stamp, indent=2, sort_keys=True) + "\n")
+        if folder.exists():  # (renamed away, not deleted, so a failed swap loses nothing)
+            old = folder.with_name(f".{folder.name}.old-{uuid.uuid4().hex[:8]}")
+            os.rename(folder, old)
+        os.rename(built, folder)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except OSError as e:
+        log.debug("searchkit: cannot save baseline %s: %s", folder, e)
+        if old is not None:
+            try:
+                os.rename(old, folder)  # put the previous one back: another reader may use it
+            except OSError:
+                shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+__all__ = ["METHODS", "STATIC", "get_method", "static_baseline", "chunk_texts",
+           "check_method"]
