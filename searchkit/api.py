@@ -62,7 +62,7 @@ def index_paths(paths: Sequence[str], index: str | Path | None = None,
         idx = Index.create(path, encoder=encoder or "minilm", chunking=chunking)
     else:
         idx = Index.open(path, readonly=dry_run)
-        if encoder and encoder != idx.manifest.encoder and not rebuild:
+        if encoder and not rebuild and not _same_encoder(encoder, idx.manifest.encoder):
             idx.close()
             raise EncoderMismatch(
                 f"index {path} was built with encoder {idx.manifest.encoder!r}, not "
@@ -152,6 +152,12 @@ def stats(index: str | Path | None = None) -> dict:
 
     with Index.open(index, readonly=True) as idx:
         return idx.stats()
+
+
+def _same_encoder(name: str, recorded: str) -> bool:
+    from .encoders import same_encoder
+
+    return same_encoder(name, recorded)
 
 
 def evaluate_dataset(dataset: str | Path, methods: Sequence[str] | None = None,

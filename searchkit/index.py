@@ -88,7 +88,7 @@ class Index:
             if not exist_ok:
                 raise BadInput(f"an index already exists at {path}")
             idx = cls.open(path, readonly=False)
-            if encoder != idx.manifest.encoder:
+            if not _same_encoder(encoder, idx.manifest.encoder):
                 idx.close()
                 raise EncoderMismatch(
                     f"index {path} was built with encoder {idx.manifest.encoder!r}, not "
@@ -140,7 +140,7 @@ class Index:
         except Exception as e:  # a database that is not ours
             store.close()
             raise IndexNotFound(f"{path} does not hold a searchkit index ({e})") from e
-        if encoder and encoder != manifest.encoder:
+        if encoder and not _same_encoder(encoder, manifest.encoder):
             store.close()
             raise EncoderMismatch(
                 f"index {path} was built with encoder {manifest.encoder!r} "
@@ -784,3 +784,9 @@ def display_path(path: str) -> str:
         return os.path.relpath(path) if Path(path).is_relative_to(Path.cwd()) else path
     except ValueError:
         return path
+
+
+def _same_encoder(name: str, recorded: str) -> bool:
+    from .encoders import same_encoder
+
+    return same_encoder(name, recorded)

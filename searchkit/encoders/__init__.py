@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 from pathlib import Path
 from typing import Callable
 
@@ -44,17 +46,25 @@ _cache: dict[str, Encoder] = {}
 
 def get_encoder(name: str | None = None) -> Encoder:
     """An encoder by registry name, by tuned-model name under the index home's ``models/``,
-    or by path to a sentence-transformers model directory. Instances are shared."""
+    or by path to a sentence-transformers model directory. Instances are shared.
+
+    A model that is not built in gets the id :func:`encoder_id` gives it, and instances are
+    shared by that id, so re-tuning a name never serves the old weights.
+
+    Raises:
+        BadInput: no such encoder or model directory.
+        EncoderMismatch: ``NAME@FINGERPRINT`` names a model whose weights have changed.
+    """
     name = name or DEFAULT_ENCODER
     if name in _cache:
         return _cache[name]
     if name in REGISTRY:
-        enc = REGISTRY[name]()
-    else:
-        path = resolve_model_path(name)
-        enc = _st(path, id=name)
-    _cache[name] = enc
-    return enc
+        enc = _cache[name] = REGISTRY[name]()
+        return enc
+    eid = encoder_id(name)
+    if eid not in _cache:
+        _cache[eid] = _st(resolve_model_path(_split_fingerprint(name)[0]), id=eid)
+    return _cache[eid]
 
 
 def resolve_model_path(name: str) -> Path:
@@ -65,7 +75,85 @@ def resolve_model_path(name: str) -> Path:
         if (p / "config.json").exists() or (p / "modules.json").exists():
             return p.resolve()
     known = ", ".join(REGISTRY)
-    raise BadInput(f"unknown encoder {name!r}: not one of {known}, nor a model directory")
+    raise BadInput(f"unknown encoder {name!r}: not one of {known}, nor a model directory "
+                   f"(tuned models are looked up in {models_home()})")
 
 
-__all__ = ["Encoder", "TokenVectors", "get_encoder", "REGISTRY", "DEFAULT_ENCODER", "minilm_path"]
+def encoder_id(name: str | None = None) -> str:
+    """The id an index manifest records for the encoder ``name``, without loading it.
+
+    Built-in encoders are their registry name. A tuned or local model is
+    ``LABEL@FINGERPRINT``: LABEL is its name when it lives in the models home
+    (``indexes/models/LABEL``), else its absolute path; FINGERPRINT is the first 12 hex
+    digits of the sha256 of its weights. The same weights always give the same id, however
+    they were named, and re-tuned weights never pass for the old ones.
+
+    Raises:
+        BadInput: no such encoder.
+        EncoderMismatch: ``name`` carries a fingerprint its model no longer has.
+    """
+    from ..config import models_home
+
+    name = name or DEFAULT_ENCODER
+    if name in REGISTRY:
+        return name
+    base, want = _split_fingerprint(name)
+    path = resolve_model_path(base)
+    label = path.name if path.parent == models_home().resolve() else str(path)
+    have = model_fingerprint(path)
+    if want and want != have:
+        from ..errors import EncoderMismatch
+
+        raise EncoderMismatch(
+            f"model {base!r} has changed since it was used as {name!r} (its weights are now "
+            f"{label}@{have}); rebuild the index with: search index PATHS --encoder {base} "
+            f"--rebuild")
+    return f"{label}@{have}"
+
+
+def same_encoder(name: str | None, recorded: str) -> bool:
+    """Whether the encoder ``name`` is the one an index recorded as ``recorded`` (an
+    unknown or changed model is not)."""
+    from ..errors import SearchkitError
+
+    if (name or DEFAULT_ENCODER) == recorded:
+        return True
+    try:
+        return encoder_id(name) == recorded
+    except SearchkitError:
+        return False
+
+
+_FP = re.compile(r"[0-9a-f]{12}")
+
+
+def _split_fingerprint(name: str) -> tuple[str, str | None]:
+    base, _, fp = name.rpartition("@")
+    if base and _FP.fullmatch(fp) and not Path(name).exists():
+        return base, fp
+    return name, None
+
+
+_digests: dict[tuple, str] = {}
+
+
+def model_fingerprint(path: Path) -> str:
+    """First 12 hex digits of the sha256 of a model directory's weight files, remembered
+    per (path, size, mtime) within the process."""
+    files = [path / n for n in ("model.safetensors", "pytorch_model.bin") if (path / n).exists()]
+    files = files or sorted(path.glob("*.safetensors")) or sorted(path.glob("*.bin"))
+    if not files:
+        raise BadInput(f"{path}: no model weights (model.safetensors or pytorch_model.bin)")
+    key = tuple((str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns) for f in files)
+    if key not in _digests:
+        h = hashlib.sha256()
+        for f in files:
+            with open(f, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(block)
+        _digests[key] = h.hexdigest()[:12]
+    return _digests[key]
+
+
+__all__ = ["Encoder", "TokenVectors", "get_encoder", "encoder_id", "same_encoder",
+           "resolve_model_path", "model_fingerprint", "REGISTRY", "DEFAULT_ENCODER", "minilm_path"]
