@@ -21,9 +21,17 @@ def __getattr__(name):  # lazy: keep `import searchkit` and `search --help` fast
         from .config import ChunkSettings
 
         return ChunkSettings
+    if name in ("embed", "token_vectors"):  # modules named apart from the functions
+        from . import embedding
+
+        return getattr(embedding, name)
+    if name in ("tune", "TuneResult"):
+        from . import tuning
+
+        return getattr(tuning, name)
     raise AttributeError(name)
 
 
 __all__ = ["Index", "ChunkSettings", "Hit", "IndexReport", "Skipped", "SearchkitError",
            "BadInput", "EncoderMismatch", "IndexLocked", "IndexNotFound", "ReadError",
-           "__version__"]
+           "embed", "token_vectors", "tune", "TuneResult", "__version__"]
