@@ -145,7 +145,7 @@ def format_compare(results: dict, width: int) -> str:
         return "No results."
     found = {m: {h.doc_id for h in hits} for m, hits in results.items()}
     col = max(12, (width - 4) // max(len(methods), 1) - 1)
-    out = ["    " + " ".join(f"{m:<{col}.{col}}" for m in methods)]
+    out = [("    " + " ".join(f"{m:<{col}.{col}}" for m in methods)).rstrip()]
     for r in range(rows):
         cells = []
         for m in methods:
@@ -156,10 +156,10 @@ def format_compare(results: dict, width: int) -> str:
             h = hits[r]
             only = not any(h.doc_id in found[o] for o in methods if o != m)
             label = " ".join((h.title or h.path).split())
-            tail = f" {h.score:.2f}" + ("*" if only else "")
+            tail = f" {h.score:.3g}" + ("*" if only else "")
             room = col - len(tail)
             label = label if len(label) <= room else label[:max(room - 1, 1)] + "…"
             cells.append(f"{label:<{room}}{tail}")
-        out.append(f"{r + 1:>2}. " + " ".join(cells))
+        out.append((f"{r + 1:>2}. " + " ".join(cells)).rstrip())
     out.append("* only this method found the document (among the columns shown)")
     return "\n".join(out)
