@@ -26,9 +26,12 @@ GROUP_FETCH = 4
 def dense_search(idx: "Index", query: str, k: int, allowed: np.ndarray | None = None
                  ) -> list[tuple[int, float]]:
     """Chunk ids and cosine scores from the index's encoder and FAISS."""
+    from .retrieval.dense import one_faiss_thread
+
     vec = idx._load_vectors()
     qv = idx.encoder.encode_query(query)
-    return vec.search(qv, k, allowed)[0]
+    with one_faiss_thread():
+        return vec.search(qv, k, allowed)[0]
 
 
 def retrieve(idx: "Index", query: str, k: int, method: str,
