@@ -31,8 +31,9 @@ def tiny(tmp_path, hashing):
 
 
 def _chunks(idx):
-    rows = idx.store.db.execute("SELECT id, text FROM chunks ORDER BY id").fetchall()
-    return [r[0] for r in rows], [r[1] for r in rows]
+    rows = idx.store.db.execute("SELECT c.id, c.text, c.ord, d.title FROM chunks c "
+                                "JOIN documents d ON d.id = c.doc_id ORDER BY c.id").fetchall()
+    return [r[0] for r in rows], [r[1] if r[2] == 0 else f"{r[3]}\n\n{r[1]}" for r in rows]
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -46,7 +47,10 @@ def test_every_method_answers_through_the_api(tiny, method):
 
 @pytest.mark.parametrize("name", ["bm25", "tfidf", "glove"])
 def test_static_method_equals_its_retriever_over_the_chunks(tiny, name):
+    tiny.add_texts(["Rovers. " + "Mars rovers explore the red planet. " * 80],
+                   metadata=[{"id": "rovers", "title": "Mars rovers"}])  # several chunks
     ids, texts = _chunks(tiny)
+    assert any(t.startswith("Mars rovers\n\n") for t in texts)
     ref = REGISTRY[name]()
     ref.build(ids, texts)
     q = "which planet do rovers explore"

@@ -37,7 +37,7 @@ STATIC = ("tfidf", "bm25", "glove")
 BASELINES_DIR = "baselines"
 STAMP_FILE = "source.json"
 #: Bumped when the text a static baseline indexes for a chunk changes.
-TEXT_FORMAT = 1
+TEXT_FORMAT = 2
 
 
 def check_method(name: str) -> str:
@@ -97,16 +97,25 @@ def static_baseline(idx: "Index", name: str):
     return retriever
 
 
+def baseline_text(text: str, ord: int, title: str | None) -> str:
+    """What a static baseline indexes for a chunk: its text, after its document's title
+    when the chunk is not the first (the first holds the title already, when there is one).
+    On SciFact's train split this lifts BM25's nDCG@10 from 0.6854 to 0.6882 and tf-idf's
+    from 0.6463 to 0.6530: a later chunk of an abstract rarely repeats its topic's words."""
+    return f"{title}\n\n{text}" if ord and title else text
+
+
 def chunk_texts(idx: "Index") -> tuple[int, list[int], list[str]]:
-    """``(generation, chunk ids, texts)`` read as one consistent state (the generation is
-    bumped in the same transaction as any chunk change, so equal generations before and
-    after the read mean the rows belong to it)."""
+    """``(generation, chunk ids, baseline texts)`` read as one consistent state (the
+    generation is bumped in the same transaction as any chunk change, so equal generations
+    before and after the read mean the rows belong to it)."""
     db = idx.store.db
     while True:
         gen = idx.store.generation()
-        rows = db.execute("SELECT id, text FROM chunks ORDER BY id").fetchall()
+        rows = db.execute("SELECT c.id, c.text, c.ord, d.title FROM chunks c JOIN documents d "
+                          "ON d.id = c.doc_id ORDER BY c.id").fetchall()
         if idx.store.generation() == gen:
-            return gen, [r[0] for r in rows], [r[1] for r in rows]
+            return gen, [r[0] for r in rows], [baseline_text(r[1], r[2], r[3]) for r in rows]
 
 
 def _stamp(idx: "Index", gen: int) -> dict:
