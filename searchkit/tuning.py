@@ -126,22 +126,32 @@ def beir_pairs(directory: str | Path, split: str = "train") -> list[tuple[str, s
 def batches(pairs: Sequence[tuple[str, str]], batch_size: int,
             seed: int = 0) -> list[list[tuple[str, str]]]:
     """Shuffled batches in which no query and no passage appears twice: a duplicate would be
-    a false in-batch negative for MultipleNegativesRankingLoss. Pairs that do not fit a
-    batch wait for the next one; batches of one pair (no negatives) are dropped."""
+    a false in-batch negative for MultipleNegativesRankingLoss. Each pair goes to the first
+    batch with room and no clash; a lone pair left at the end joins a batch it does not
+    clash with (one over size), or is dropped if there is none (it would have no negatives).
+    """
     order = list(pairs)
     random.Random(seed).shuffle(order)
-    out, pending = [], order
-    while pending:
-        batch, seen, later = [], set(), []
-        for q, p in pending:
-            if len(batch) < batch_size and q not in seen and p not in seen:
-                batch.append((q, p))
-                seen.update((q, p))
-            else:
-                later.append((q, p))
-        out.append(batch)
-        pending = later
-    return [b for b in out if len(b) > 1]
+    out: list[list[tuple[str, str]]] = []
+    seen: list[set[str]] = []
+    for q, p in order:
+        for b, s in zip(out, seen):
+            if len(b) < batch_size and q not in s and p not in s:
+                b.append((q, p))
+                s.update((q, p))
+                break
+        else:
+            out.append([(q, p)])
+            seen.append({q, p})
+    for i in [i for i, b in enumerate(out) if len(b) == 1][::-1]:
+        (q, p), = out.pop(i)
+        seen.pop(i)
+        for b, s in zip(out, seen):
+            if q not in s and p not in s:
+                b.append((q, p))
+                s.update((q, p))
+                break
+    return out
 
 
 # -- names and the saved model ----------------------------------------------------------
