@@ -41,6 +41,33 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class Answer:
+    """What ``Index.ask`` found: an answer sentence (or short span) with its evidence, or
+    ``answered=False`` when the evidence is below the calibrated threshold."""
+
+    question: str
+    answered: bool
+    confidence: float  # the best sentence's score; compare with ``threshold``
+    threshold: float
+    text: str | None = None  # the answer sentence(s), whitespace collapsed
+    citation: str | None = None  # ``path:line`` (``path#page=N`` for PDF pages)
+    path: str | None = None
+    line: int | None = None
+    page: int | None = None
+    passage: str | None = None  # the chunk around the answer
+    span: tuple[int, int] | None = None  # the answer's character span in ``passage``
+    hit: Hit | None = None  # the chunk the answer comes from
+    supporting: list[Hit] = field(default_factory=list)  # best passages of other documents
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["span"] = list(self.span) if self.span else None
+        d["hit"] = self.hit.to_dict() if self.hit else None
+        d["supporting"] = [h.to_dict() for h in self.supporting]
+        return d
+
+
+@dataclass(frozen=True)
 class Skipped:
     """A file that indexing did not take, and why."""
 
