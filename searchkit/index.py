@@ -22,7 +22,7 @@ from .readers import heading_path, read_bytes
 from .store.lock import WriteLock
 from .store.meta import MetaStore
 from .store.vectors import VectorIndex
-from .types import Hit, IndexReport, Skipped
+from .types import Answer, Hit, IndexReport, Skipped
 from .walk import walk
 
 log = logging.getLogger("searchkit")
@@ -578,7 +578,7 @@ class Index:
     def search(self, query: str, k: int = 10, method: str | None = None,
                group: bool = True, fuse: Sequence[str] | str | None = None,
                weights: Sequence[float] | str | None = None, rrf_k: float | None = None,
-               **filters) -> list[Hit]:
+               diverse: bool = False, highlight: bool = False, **filters) -> list[Hit]:
         """Rank passages for ``query``.
 
         Args:
@@ -589,9 +589,14 @@ class Index:
             group: one hit per document (its best chunk) instead of raw chunks.
             fuse, weights, rrf_k: for ``hybrid``: the methods fused (default dense and
                 bm25), one weight each (default 1) and the RRF constant (default 60).
+            diverse: re-rank by maximal marginal relevance (less redundant hits).
+            highlight: set each hit's ``highlights`` to its best-matching sentence spans.
+            **filters: ``path`` (glob or list), ``ext`` (str or list), ``modified_after``
+                (datetime, date, ISO string), ``metadata`` (dict of key: value), applied
+                before the search (see :mod:`searchkit.filters`).
 
         Raises:
-            BadInput: empty or unusable query, k < 1, unknown method.
+            BadInput: empty or unusable query, k < 1, unknown method or filter.
         """
         from .query import search
 
@@ -609,7 +614,22 @@ class Index:
 
             allowed = allowed_chunk_ids(self, **filters)
         return search(self, query, k=k, method=method, allowed=allowed, group=group,
-                      fusion=fusion)
+                      fusion=fusion, diverse=diverse, highlight=highlight)
+
+    def ask(self, question: str, **filters) -> "Answer":
+        """Answer ``question`` with a sentence of the corpus, its citation, passage,
+        confidence and supporting passages, or ``answered=False`` when the evidence is
+        below the calibrated threshold (see :mod:`searchkit.ask`). Filters as in
+        :meth:`search`.
+
+        Raises:
+            BadInput: empty or unusable question, unknown filter.
+        """
+        from .ask import ask
+        from .filters import allowed_chunk_ids
+
+        question = _check_query(question)
+        return ask(self, question, allowed=allowed_chunk_ids(self, **filters))
 
     def _hits(self, ranked: list[tuple[int, float]], method: str) -> list[Hit]:
         rows = self.store.chunks_by_ids([i for i, _ in ranked])

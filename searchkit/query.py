@@ -21,6 +21,10 @@ if TYPE_CHECKING:
 DEFAULT_METHOD = "dense"
 #: How many chunks to fetch per wanted document when grouping by document.
 GROUP_FETCH = 4
+#: With ``diverse``, MMR picks k hits from this many times k candidates ...
+MMR_POOL = 4
+#: ... weighing relevance against redundancy (1.0 = relevance only).
+MMR_LAMBDA = 0.7
 
 
 def dense_search(idx: "Index", query: str, k: int, allowed: np.ndarray | None = None
@@ -53,20 +57,59 @@ def retrieve(idx: "Index", query: str, k: int, method: str,
 
 def search(idx: "Index", query: str, k: int = 10, method: str | None = None,
            allowed: np.ndarray | None = None, group: bool = False,
-           fusion=None) -> list[Hit]:
+           fusion=None, diverse: bool = False, highlight: bool = False) -> list[Hit]:
+    """Top ``k`` hits: one per document when ``group``, re-ranked by MMR when ``diverse``,
+    with best-sentence ``highlights`` when ``highlight``."""
     method = method or DEFAULT_METHOD
     if allowed is not None and len(allowed) == 0:
         return []
-    if not group:
-        return idx._hits(retrieve(idx, query, k, method, allowed, fusion), method)
+    want = k * MMR_POOL if diverse else k
+    ranked = _grouped(idx, query, want, method, allowed, fusion) if group else \
+        retrieve(idx, query, want, method, allowed, fusion)
+    if diverse:
+        ranked = mmr(idx, ranked, k)
+    hits = idx._hits(ranked[:k], method)
+    if highlight and hits:
+        from .highlight import highlight_hits
+
+        hits = highlight_hits(idx.encoder, query, hits)
+    return hits
+
+
+def _grouped(idx: "Index", query: str, k: int, method: str,
+             allowed: np.ndarray | None, fusion) -> list[tuple[int, float]]:
     fetch = k * GROUP_FETCH
     while True:
         ranked = retrieve(idx, query, fetch, method, allowed, fusion, group=True)
         best = _best_per_doc(idx, ranked)
         total = len(idx._load_vectors()) if allowed is None else len(allowed)
         if len(best) >= k or len(ranked) < fetch or fetch >= total:
-            return idx._hits(best[:k], method)
+            return best[:k]
         fetch *= 4
+
+
+def mmr(idx: "Index", ranked: list[tuple[int, float]], k: int,
+        lam: float = MMR_LAMBDA) -> list[tuple[int, float]]:
+    """Maximal marginal relevance: pick, one at a time, the candidate that best trades its
+    relevance (scores min-max scaled, so any method works) against its cosine to those
+    already picked (their dense vectors). Scores are kept as retrieved."""
+    if len(ranked) <= 1:
+        return ranked[:k]
+    vec = idx._load_vectors()
+    vecs = np.stack([vec.reconstruct(c) for c, _ in ranked])
+    rel = np.asarray([s for _, s in ranked], dtype=np.float32)
+    span = float(rel.max() - rel.min())
+    rel = (rel - rel.min()) / span if span > 0 else np.ones_like(rel)
+    sim = vecs @ vecs.T
+    picked = [0]
+    max_sim = sim[0].copy()
+    while len(picked) < min(k, len(ranked)):
+        gain = lam * rel - (1 - lam) * max_sim
+        gain[picked] = -np.inf
+        j = int(np.argmax(gain))
+        picked.append(j)
+        max_sim = np.maximum(max_sim, sim[j])
+    return [ranked[j] for j in picked]
 
 
 def _best_per_doc(idx: "Index", ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
