@@ -10,7 +10,7 @@ from typing import Sequence
 
 from .config import ChunkSettings, default_index_path, max_file_bytes
 from .errors import BadInput, EncoderMismatch
-from .types import Hit, IndexReport, Skipped
+from .types import Answer, Hit, IndexReport, Skipped
 
 
 def _chunking(chunk_size, overlap) -> ChunkSettings | None:
@@ -203,3 +203,11 @@ def compare(query: str, methods: Sequence[str] | None = None,
         check_method(m)
     with Index.open(index, readonly=True) as idx:
         return {m: idx.search(query, k=k, method=m, **kwargs) for m in methods}
+
+
+def ask(question: str, index: str | Path | None = None, **filters) -> "Answer":
+    """Open the index at ``index`` read-only and answer ``question`` (see ``Index.ask``)."""
+    from .index import Index
+
+    with Index.open(index, readonly=True) as idx:
+        return idx.ask(question, **filters)

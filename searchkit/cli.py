@@ -284,15 +284,25 @@ METHOD_HELP = ("dense (the contextual encoder), tfidf, bm25, glove (mean GloVe v
 @fusion_options
 @click.option("--chunks", is_flag=True,
               help="Raw chunks (several per document) instead of one hit per document.")
+@click.option("--diverse", is_flag=True,
+              help="Re-rank for variety (maximal marginal relevance): fewer near-duplicates.")
+@click.option("--highlight/--no-highlight", default=True, show_default=True,
+              help="Mark each hit's best-matching sentence(s) (bold; spans in --json).")
 @filter_options
 @json_option
-def query_cmd(text, index_dir, k, method, fuse, weights, rrf_k, chunks, path_glob, ext,
-              modified_after, as_json):
-    """Rank passages of the index by meaning for the question TEXT."""
+def query_cmd(text, index_dir, k, method, fuse, weights, rrf_k, chunks, diverse, highlight,
+              path_glob, ext, modified_after, as_json):
+    """Rank passages of the index by meaning for the question TEXT.
+
+    Filters (--path, --ext, --modified-after) apply before the search, so k hits come back
+    whenever k matching passages exist. In --json, "highlights" are [start, end] character
+    spans of the hit's "text" ("highlights_in_document": of the whole document).
+    """
     from .api import search
 
     hits = search(text, index=_index_path(index_dir), k=k, method=method, group=not chunks,
-                  **_fusion(fuse, weights, rrf_k), **_filters(path_glob, ext, modified_after))
+                  diverse=diverse, highlight=highlight, **_fusion(fuse, weights, rrf_k),
+                  **_filters(path_glob, ext, modified_after))
     if as_json:
         click.echo(json.dumps({"query": text, "hits": [h.to_dict() for h in hits]},
                               indent=2, ensure_ascii=False))
@@ -308,11 +318,33 @@ def format_hit(h, width: int = 100) -> str:
     head = click.style(f"{h.rank:>2}. {h.location}", bold=True) + f"  [{h.score:.3f}]{title}"
     if h.heading and h.heading != h.title:
         head += click.style(f"  § {h.heading}", dim=True)
-    snippet = " ".join(h.text.split())
-    if len(snippet) > 320:
-        snippet = snippet[:317].rsplit(" ", 1)[0] + " ..."
-    body = textwrap.indent(textwrap.fill(snippet, width - 4), "    ")
-    return f"{head}\n{body}\n"
+    body = textwrap.indent(textwrap.fill(_snippet(h.text, h.highlights), width - 4), "    ")
+    on, off = click.style("\0", bold=True, fg="yellow").split("\0")
+    return f"{head}\n{body.replace(_ON, on).replace(_OFF, off)}\n"
+
+
+_ON, _OFF = "\x01", "\x02"  # highlight marks: survive wrapping, become styles after it
+
+
+def _snippet(text: str, highlights, limit: int = 320) -> str:
+    """The text with whitespace collapsed and highlights marked, cut to about ``limit``
+    characters around the first highlight."""
+    parts, pos = [], 0
+    for a, b in sorted(highlights):
+        parts += [text[pos:a], _ON + " ".join(text[a:b].split()) + _OFF]
+        pos = b
+    parts.append(text[pos:])
+    snippet = " ".join("".join(parts).split())
+    first = snippet.find(_ON)
+    if first > limit // 3:
+        cut = snippet.rfind(". ", 0, first)
+        start = cut + 2 if cut >= first - limit // 3 else snippet.find(" ", first - limit // 3) + 1
+        snippet = "... " + snippet[start:]
+    if len(snippet) > limit:
+        snippet = snippet[:limit - 3].rsplit(" ", 1)[0] + " ..."
+        if snippet.count(_ON) > snippet.count(_OFF):
+            snippet += _OFF
+    return snippet
 
 
 @cli.command("stats")

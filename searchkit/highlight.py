@@ -155,6 +155,7 @@ def score_sentences(encoder, query: str, sentences: Sequence[str],
 def best_spans(scores: np.ndarray, sentences: Sequence[Sentence], max_spans: int = 2,
                margin: float = 0.05) -> list[tuple[int, int]]:
     """Spans of the best sentence and of runners-up within ``margin`` of it, in text order."""
+    scores = np.asarray(scores, dtype=np.float32)
     if len(scores) == 0:
         return []
     order = np.argsort(-scores, kind="stable")

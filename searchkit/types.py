@@ -28,6 +28,9 @@ class Hit:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["highlights"] = [list(s) for s in self.highlights]
+        # the same spans as offsets into the whole document's text
+        d["highlights_in_document"] = [[self.start_char + a, self.start_char + b]
+                                       for a, b in self.highlights]
         return d
 
     @property
