@@ -1,0 +1,265 @@
+"""Offline question answering: the best sentence of the best passages, or "no answer".
+
+No extractive-QA or cross-encoder model ships offline, so answers are *sentences* chosen by
+what we have: dense retrieval proposes chunks, each chunk is split into sentences, and every
+sentence is scored with
+
+    score = cos(question, sentence) + CHUNK_WEIGHT * cos(question, chunk)
+            + LEXICAL_WEIGHT * idf-weighted share of the question's words in the sentence
+
+The chunk term carries context a lone sentence lacks ("She eats one rat every 10 days" is
+about the python the chunk names). When the best score is under ``THRESHOLD`` the corpus is
+taken to hold no answer. Weights and threshold are calibrated on the even lines of
+``tests/data/qa.jsonl`` with ``benchmarks/qa_sample.py``, which reports the odd lines too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .highlight import Sentence, idf_table, lexical_overlap, split_sentences
+from .types import Answer, Hit
+
+if TYPE_CHECKING:
+    from .index import Index
+
+
+@dataclass(frozen=True)
+class Weights:
+    """How sentence evidence is combined, and where "no answer" starts."""
+
+    chunk: float = 0.5
+    lexical: float = 0.3
+    threshold: float = 0.9
+    #: a neighbouring sentence that continues the answer is merged when it scores within
+    #: this much of the best one
+    merge_margin: float = 0.15
+
+
+#: The calibrated defaults (see the module docstring).
+DEFAULT_WEIGHTS = Weights()
+#: Chunks retrieved per question before sentence scoring.
+CANDIDATE_CHUNKS = 24
+#: Supporting passages from other documents.
+SUPPORTING = 3
+
+# What a question asks for, and how a sentence that gives it looks.
+_NUMBER_WORDS = (r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|"
+                 r"twenty|thirty|forty|fifty|sixty|hundred|thousand|million|billion|half|"
+                 r"dozen|quarter|once|twice|daily|weekly|monthly|annual|yearly")
+_MONTHS = (r"january|february|march|april|may|june|july|august|september|october|november|"
+           r"december|monday|tuesday|wednesday|thursday|friday|saturday|sunday|morning|"
+           r"afternoon|evening|night|century|decade|spring|summer|autumn|winter")
+_ASKS_QUANTITY = re.compile(
+    r"\b(?:how (?:many|much|long|often|far|large|big|old|tall|deep|high|heavy|fast|wide|"
+    r"warm|hot|cold|rare|common)|what (?:temperature|percentage|proportion|rate|size|age|"
+    r"length|speed|price|amount)|at what (?:temperature|rate|age))\b", re.I)
+_ASKS_TIME = re.compile(r"^\s*when\b|\b(?:what|which) (?:year|time|day|month|date|century)\b",
+                        re.I)
+_HAS_QUANTITY = re.compile(rf"\d|\b(?:{_NUMBER_WORDS})\b", re.I)
+_HAS_TIME = re.compile(rf"\b1\d{{3}}\b|\b20\d\d\b|\d|\b(?:{_MONTHS})\b", re.I)
+_STATEMENT_END = re.compile(r"[.!?][\"'\u201d\u2019)\]]*$")
+
+
+def answer_type_match(question: str, sentence: str) -> float:
+    """1 when the question asks for a quantity or a time and the sentence holds one; 0
+    otherwise (also when the question asks for neither)."""
+    if _ASKS_TIME.search(question):
+        return float(bool(_HAS_TIME.search(sentence)))
+    if _ASKS_QUANTITY.search(question):
+        return float(bool(_HAS_QUANTITY.search(sentence)))
+    return 0.0
+
+
+def is_statement(sentence: str) -> bool:
+    """A sentence that can answer: it ends like one, or is long enough to be one. Titles,
+    headings and short list items are context, not answers."""
+    if sentence.rstrip().endswith("?"):
+        return False
+    return bool(_STATEMENT_END.search(sentence)) or len(sentence.split()) >= 8
+
+
+# A sentence opening with one of these leans on the one before it.
+_CONTINUES = re.compile(
+    r"^(?:it|its|this|that|these|those|they|their|them|he|his|she|her|there|then|but|so|"
+    r"and|also|which|such|both|however|instead|otherwise|here)\b", re.I)
+
+
+@dataclass
+class Candidates:
+    """Retrieved chunks and their sentences with raw features (one row per sentence)."""
+
+    question: str
+    hits: list[Hit]
+    sentences: list[Sentence]  # spans relative to their hit's text
+    hit_of: np.ndarray  # index into ``hits`` of each sentence
+    dense: np.ndarray  # cos(question, sentence)
+    chunk: np.ndarray  # cos(question, chunk) of the sentence's chunk
+    lexical: np.ndarray  # idf-weighted overlap with the question
+
+    def scores(self, w: Weights) -> np.ndarray:
+        return self.dense + w.chunk * self.chunk + w.lexical * self.lexical
+
+
+def gather(idx: "Index", question: str, allowed: np.ndarray | None = None,
+           n_chunks: int = CANDIDATE_CHUNKS) -> Candidates:
+    """Retrieve candidate chunks (dense) and embed their sentences once. A sentence that
+    overlapping chunks share is kept once, in the chunk that scored higher."""
+    enc = idx.encoder
+    qv = enc.encode_query(question)
+    if allowed is not None and len(allowed) == 0:
+        ranked = []
+    else:
+        ranked = idx._load_vectors().search(qv, n_chunks, allowed)[0]
+    hits = idx._hits(ranked, "dense")
+    seen: set[tuple[int, int]] = set()
+    sents, hit_of = [], []
+    for i, h in enumerate(hits):  # hits come best first
+        for s in split_sentences(h.text):
+            key = (h.doc_id, h.start_char + s.start)
+            if key in seen:
+                continue
+            seen.add(key)
+            sents.append(s)
+            hit_of.append(i)
+    hit_of = np.asarray(hit_of, dtype=np.int64)
+    texts = [s.text for s in sents]
+    if texts:
+        dense = enc.encode_documents(texts, batch_size=64) @ qv
+        lex = lexical_overlap(question, texts, idf_table(texts))
+        chunk = np.asarray([hits[i].score for i in hit_of], dtype=np.float32)
+    else:
+        dense = lex = chunk = np.zeros(0, dtype=np.float32)
+    return Candidates(question, hits, sents, hit_of, dense.astype(np.float32), chunk, lex)
+
+
+def choose(c: Candidates, w: Weights = DEFAULT_WEIGHTS) -> Answer:
+    """The answer the candidates support under weights ``w`` (pure: no model calls)."""
+    if not c.sentences:
+        return Answer(c.question, False, 0.0, w.threshold)
+    scores = c.scores(w)
+    best = int(np.argmax(scores))
+    conf = float(scores[best])
+    hit = c.hits[c.hit_of[best]]
+    supporting = _supporting(c, scores, hit.doc_id)
+    if conf < w.threshold:
+        return Answer(c.question, False, round(conf, 4), w.threshold, supporting=supporting)
+    a, b = _merge(c, scores, best, w.merge_margin)
+    text = " ".join(hit.text[a:b].split())
+    line = hit.start_line + hit.text.count("\n", 0, a)
+    citation = f"{hit.path}#page={hit.page}" if hit.page is not None else f"{hit.path}:{line}"
+    hit = dataclasses.replace(hit, highlights=[(a, b)])
+    return Answer(c.question, True, round(conf, 4), w.threshold, text=text,
+                  citation=citation, path=hit.path, line=line, page=hit.page,
+                  passage=hit.text, span=(a, b), hit=hit, supporting=supporting)
+
+
+def _merge(c: Candidates, scores: np.ndarray, best: int, margin: float) -> tuple[int, int]:
+    """The best sentence's span in its chunk, widened to a neighbour in the same chunk when
+    one leans on the other and scores within ``margin``."""
+    a, b = c.sentences[best].start, c.sentences[best].end
+    same = c.hit_of == c.hit_of[best]
+    top = scores[best]
+    prev, nxt = best - 1, best + 1
+    if (prev >= 0 and same[prev] and _CONTINUES.match(c.sentences[best].text)
+            and scores[prev] >= top - margin):
+        a = c.sentences[prev].start
+    if (nxt < len(scores) and same[nxt] and _CONTINUES.match(c.sentences[nxt].text)
+            and scores[nxt] >= top - margin):
+        b = c.sentences[nxt].end
+    return a, b
+
+
+def _supporting(c: Candidates, scores: np.ndarray, answer_doc: int) -> list[Hit]:
+    """The best passage of up to SUPPORTING other documents, best sentence highlighted."""
+    best_of: dict[int, int] = {}
+    for i in np.argsort(-scores, kind="stable"):
+        h = c.hits[c.hit_of[i]]
+        if h.doc_id != answer_doc and h.doc_id not in best_of:
+            best_of[h.doc_id] = int(i)
+        if len(best_of) >= SUPPORTING:
+            break
+    out = []
+    for rank, i in enumerate(best_of.values(), 1):
+        h = c.hits[c.hit_of[i]]
+        s = c.sentences[i]
+        out.append(dataclasses.replace(h, rank=rank, score=round(float(scores[i]), 6),
+                                       highlights=[(s.start, s.end)]))
+    return out
+
+
+def ask(idx: "Index", question: str, allowed: np.ndarray | None = None,
+        weights: Weights = DEFAULT_WEIGHTS, n_chunks: int = CANDIDATE_CHUNKS) -> Answer:
+    """Answer ``question`` from the index (see the module docstring)."""
+    return choose(gather(idx, question, allowed, n_chunks), weights)
+
+
+# -- evaluation and calibration (pure; used by benchmarks/qa_sample.py and the tests) -----
+def _norm(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def sentence_matches(predicted: str | None, gold: str) -> bool:
+    """The predicted span holds the gold sentence (a merged neighbour is allowed), or is a
+    part of it covering at least half of it."""
+    if not predicted:
+        return False
+    p, g = _norm(predicted), _norm(gold)
+    return g in p or (p in g and len(p) >= 0.5 * len(g))
+
+
+def evaluate(cases: list[tuple[Candidates, str | None, str | None]], w: Weights,
+             same_doc) -> dict:
+    """Q&A metrics over ``(candidates, gold_doc, gold_sentence)``; gold_doc None means the
+    corpus cannot answer. ``same_doc(path, gold_doc)`` compares an answer's path with it.
+
+    ``document_at_1`` and ``sentence_at_1`` judge the top candidate of answerable questions
+    whether or not it clears the threshold; ``answered_correctly`` also needs it to clear.
+    """
+    top_w = dataclasses.replace(w, threshold=float("-inf"))
+    pos, neg = [], []
+    for c, doc, sent in cases:
+        top = choose(c, top_w)
+        answered = top.answered and top.confidence >= w.threshold
+        if doc is None:
+            neg.append(answered)
+        else:
+            doc_ok = top.answered and same_doc(top.path, doc)
+            pos.append((doc_ok, doc_ok and sentence_matches(top.text, sent), answered))
+
+    def rate(xs):
+        return round(sum(xs) / len(xs), 4) if xs else None
+
+    return {
+        "questions": len(cases), "answerable": len(pos), "unanswerable": len(neg),
+        "document_at_1": rate([d for d, _, _ in pos]),
+        "sentence_at_1": rate([s for _, s, _ in pos]),
+        "answered_correctly": rate([s and a for _, s, a in pos]),
+        "correct_abstention": rate([not a for a in neg]),
+        "wrongful_abstention": rate([not a for _, _, a in pos]),
+    }
+
+
+def calibrate_threshold(cases: list[tuple[Candidates, str | None, str | None]],
+                        w: Weights) -> float:
+    """The threshold that best separates answerable from unanswerable questions on
+    ``cases``: maximises correct abstention minus wrongful abstention (rates), halfway
+    between the two confidences it falls between."""
+    conf = [(float(c.scores(w).max()) if c.sentences else 0.0, doc is not None)
+            for c, doc, _ in cases]
+    n_pos = sum(p for _, p in conf) or 1
+    n_neg = sum(not p for _, p in conf) or 1
+    vals = sorted({v for v, _ in conf})
+    cuts = [vals[0] - 1e-3] + [(a + b) / 2 for a, b in zip(vals, vals[1:])] + [vals[-1] + 1e-3]
+    best, best_gain = cuts[0], float("-inf")
+    for t in cuts:
+        gain = (sum(v < t and not p for v, p in conf) / n_neg
+                - sum(v < t and p for v, p in conf) / n_pos)
+        if gain > best_gain + 1e-9:
+            best, best_gain = t, gain
+    return round(best, 4)
