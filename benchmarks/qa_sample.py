@@ -33,9 +33,11 @@ from searchkit.ask import (DEFAULT_WEIGHTS, Weights, calibrate_threshold,  # noq
                            evaluate, gather)
 
 GRID = {
-    "chunk": [0.0, 0.25, 0.5, 0.75, 1.0],
-    "lexical": [0.0, 0.1, 0.2, 0.3, 0.4, 0.6],
-    "merge_margin": [0.0, 0.05, 0.1, 0.15],
+    "chunk": [0.25, 0.5, 0.75, 1.0],
+    "lexical": [-0.2, -0.1, 0.0, 0.1, 0.2],
+    "answer_type": [0.0, 0.1, 0.2, 0.3],
+    "follows": [0.0, 0.25, 0.5],
+    "merge_margin": [0.0, 0.1],
 }
 
 
@@ -50,12 +52,12 @@ def same_doc(path: str | None, gold: str) -> bool:
 def tune(train: list, base: Weights) -> Weights:
     """Best weights on ``train``: sentence@1 + document@1 first, then the threshold."""
     best, best_key = base, None
-    for chunk, lexical, margin in itertools.product(*GRID.values()):
-        w = dataclasses.replace(base, chunk=chunk, lexical=lexical, merge_margin=margin)
+    for values in itertools.product(*GRID.values()):
+        w = dataclasses.replace(base, **dict(zip(GRID, values)))
         w = dataclasses.replace(w, threshold=calibrate_threshold(train, w))
         m = evaluate(train, w, same_doc)
         key = (m["sentence_at_1"] + m["document_at_1"],
-               m["correct_abstention"] - m["wrongful_abstention"], -margin)
+               m["correct_abstention"] - m["wrongful_abstention"], -w.merge_margin)
         if best_key is None or key > best_key:
             best, best_key = w, key
     return best
@@ -74,9 +76,20 @@ def main(argv=None) -> dict:
     ap.add_argument("--index", help="an existing index of sample_corpus (minilm)")
     ap.add_argument("--qa", default=str(ROOT / "tests/data/qa.jsonl"))
     ap.add_argument("--no-tune", action="store_true", help="only report the shipped weights")
+    ap.add_argument("--cases", help=argparse.SUPPRESS)  # a pickle of gathered candidates
     args = ap.parse_args(argv)
     os.chdir(ROOT)  # hit paths are shown relative to the current directory
     qa = load_qa(Path(args.qa))
+    if args.cases:  # re-score candidates gathered earlier (same code path, no model calls)
+        import pickle
+
+        with open(args.cases, "rb") as f:
+            cases = pickle.load(f)
+        out = {"questions": len(cases), "shipped": report(cases, DEFAULT_WEIGHTS)}
+        if not args.no_tune:
+            out["tuned_on_train"] = report(cases, tune(cases[0::2], DEFAULT_WEIGHTS))
+        print(json.dumps(out, indent=2))
+        return out
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         if args.index:

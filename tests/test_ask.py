@@ -1,0 +1,155 @@
+"""``search ask`` / ``Index.ask``: plumbing with the hashing encoder, quality with the real one."""
+
+import json
+import os
+
+import pytest
+from click.testing import CliRunner
+
+from searchkit import BadInput, Index
+from searchkit.ask import (DEFAULT_WEIGHTS, answer_type_match, calibrate_threshold, evaluate,
+                           gather, is_statement, sentence_matches)
+from searchkit.cli import cli
+from searchkit.cli_ask import EXIT_NO_ANSWER
+
+from conftest import DATA, ROOT
+
+QA = [json.loads(l) for l in (DATA / "qa.jsonl").read_text().splitlines() if l.strip()]
+
+KINGFISHER = ("Kingfisher nesting notes\n\nThis spring a pair of kingfishers dug a burrow into "
+              "the sandy bank. The entrance is a neat round hole about six centimetres across. "
+              "The eggs hatched after nineteen days.\n")
+
+
+@pytest.fixture
+def small(tmp_path, hashing):
+    idx = Index.create(tmp_path / "idx", encoder="hashing-test")
+    idx.add_texts([KINGFISHER, "Sourdough starter notes. Feed the starter flour and water "
+                   "every day. The kingfisher on the label is a logo.",
+                   "Marathon plan. Run the long run slowly on Sundays."],
+                  metadata=[{"path": "birds/kingfisher.md"}, {"path": "bread.txt"},
+                            {"path": "run.txt"}])
+    yield idx
+    idx.close()
+
+
+def test_answer_cites_the_sentence(small):
+    a = small.ask("The entrance is a neat round hole about six centimetres across")
+    assert a.answered and a.confidence >= a.threshold
+    assert a.text == "The entrance is a neat round hole about six centimetres across."
+    assert a.citation == "birds/kingfisher.md:3" and a.line == 3 and a.page is None
+    s, e = a.span
+    assert a.passage[s:e] == a.text and a.hit.highlights == [(s, e)]
+    assert all(h.path != a.path for h in a.supporting) and a.supporting
+    d = a.to_dict()
+    assert d["span"] == [s, e] and d["hit"]["path"] == "birds/kingfisher.md"
+
+
+def test_abstains_below_threshold(small):
+    a = small.ask("zebra xylophone quantum")
+    assert not a.answered and a.text is None and a.citation is None
+    assert a.confidence < a.threshold
+
+
+def test_filters_restrict_answers(small):
+    a = small.ask("kingfisher", path="*.txt")
+    assert a.supporting == [] or all(h.path.endswith(".txt") for h in a.supporting)
+    assert not a.answered or a.path.endswith(".txt")
+    a = small.ask("kingfisher", ext="pdf")
+    assert not a.answered and a.supporting == []
+    with pytest.raises(BadInput):
+        small.ask("kingfisher", colour="red")
+    with pytest.raises(BadInput):
+        small.ask("  ")
+
+
+def test_cli_exit_codes_and_json(small):
+    runner = CliRunner()
+    path = str(small.path)
+    r = runner.invoke(cli, ["ask", "The entrance is a neat round hole about six centimetres "
+                                   "across", "--index", path])
+    assert r.exit_code == 0, r.output
+    assert r.output.startswith("The entrance is a neat round hole about six centimetres "
+                               "across.\n  -- birds/kingfisher.md:3  (confidence ")
+    r = runner.invoke(cli, ["ask", "zebra xylophone quantum", "--index", path, "--json"])
+    assert r.exit_code == EXIT_NO_ANSWER == 4
+    data = json.loads(r.output)
+    assert data["answered"] is False and data["text"] is None
+    r = runner.invoke(cli, ["ask", "zebra xylophone quantum", "--index", path])
+    assert r.output.startswith("No answer found in the indexed documents")
+    r = runner.invoke(cli, ["ask", "x", "--index", str(small.path) + "-missing"])
+    assert r.exit_code == 1 and "Error: no index at" in r.output
+
+
+def test_helpers():
+    assert is_statement("She eats one rat every 10 to 14 days.")
+    assert not is_statement("Temperature and humidity")
+    assert not is_statement("What species are they?")
+    assert answer_type_match("How often is Noodle fed?", "She eats every 10 days.") == 1
+    assert answer_type_match("How often is Noodle fed?", "She eats rats.") == 0
+    assert answer_type_match("When did it open?", "It opened in 1829.") == 1
+    assert answer_type_match("Which wire was chosen?", "Music wire, in 1829.") == 0
+    assert sentence_matches("A. The gold one. B.", "the gold  one.")
+    assert not sentence_matches("Something else.", "The gold one.")
+
+
+def test_qa_file_is_consistent():
+    """Every gold answer is a sentence of its document (as the reader extracts it)."""
+    from searchkit.readers import read_file
+
+    assert len(QA) >= 40 and sum(q["doc"] is None for q in QA) >= 10
+    for q in QA:
+        if q["doc"]:
+            text = " ".join(read_file(ROOT / q["doc"]).text.split())
+            assert " ".join(q["answer"].split()) in text, q
+
+
+def _same_doc(path, gold):
+    return bool(path) and os.path.abspath(path) == os.path.abspath(ROOT / gold)
+
+
+@pytest.fixture(scope="module")
+def qa_index(sample_index):
+    idx = Index.open(sample_index)
+    yield idx
+    idx.close()
+
+
+QUICK = range(0, len(QA), 8)  # every 8th line: answerable and unanswerable
+
+
+def test_quality_quick(qa_index, monkeypatch):
+    """A few questions on the real model (default run): right document, right sentence."""
+    monkeypatch.chdir(ROOT)
+    cases = [(gather(qa_index, QA[i]["question"]), QA[i]["doc"], QA[i]["answer"])
+             for i in QUICK]
+    m = evaluate(cases, DEFAULT_WEIGHTS, _same_doc)
+    assert m["document_at_1"] >= 0.85 and m["sentence_at_1"] >= 0.5, m
+
+
+@pytest.mark.slow
+def test_quality_targets(qa_index, monkeypatch):
+    """The whole Q&A set on the real model (run with -m slow). Floors are the measured
+    levels less a margin; the issue's targets that are not reached yet are in the xfail
+    test below."""
+    monkeypatch.chdir(ROOT)
+    cases = [(gather(qa_index, q["question"]), q["doc"], q["answer"]) for q in QA]
+    m = evaluate(cases, DEFAULT_WEIGHTS, _same_doc)
+    assert m["document_at_1"] >= 0.9, m
+    assert m["sentence_at_1"] >= 0.6, m
+    assert m["correct_abstention"] >= 0.8, m
+    assert m["wrongful_abstention"] <= 0.35, m
+    # the shipped threshold is the one calibrated on the even lines
+    assert abs(calibrate_threshold(cases[0::2], DEFAULT_WEIGHTS) - DEFAULT_WEIGHTS.threshold) < 0.05
+    test_quality_targets.metrics = m
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(reason="sentence@1 and wrongful abstention are below the issue's targets "
+                          "(see benchmarks/qa_sample.py)", strict=False)
+def test_issue_targets(qa_index, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    cases = [(gather(qa_index, q["question"]), q["doc"], q["answer"]) for q in QA]
+    m = evaluate(cases, DEFAULT_WEIGHTS, _same_doc)
+    assert m["document_at_1"] >= 0.9 and m["sentence_at_1"] >= 0.7, m
+    assert m["correct_abstention"] >= 0.8 and m["wrongful_abstention"] <= 0.1, m
