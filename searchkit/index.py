@@ -6,7 +6,6 @@ import hashlib
 import json
 import logging
 import os
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,15 +14,15 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 
 from . import __version__
-from .chunking import chunk_text
 from .config import ChunkSettings, Manifest, default_index_path, max_file_bytes
 from .errors import BadInput, EncoderMismatch, IndexNotFound, ReadError, SearchkitError
-from .readers import heading_path, read_bytes
 from .store.lock import WriteLock
 from .store.meta import MetaStore
 from .store.vectors import VectorIndex
 from .types import Answer, Hit, IndexReport, Skipped
-from .walk import walk
+
+# The write path's modules (readers, chunker, walker) load in the methods that use them:
+# a cold `search query` should pay for nothing but the read path.
 
 log = logging.getLogger("searchkit")
 
@@ -231,6 +230,9 @@ class Index:
             lock.release()
 
     def _sync(self, roots, include, exclude, dry_run, progress, max_bytes) -> IndexReport:
+        from .readers import read_bytes
+        from .walk import walk
+
         t0 = time.perf_counter()
         report = IndexReport(dry_run=dry_run)
         existing = self._docs_under(roots)
@@ -414,6 +416,9 @@ class Index:
         return list(out.values())
 
     def _prepare(self, key: str, doc, stat: dict, metadata: dict | None = None) -> _Pending:
+        from .chunking import chunk_text
+        from .readers import heading_path
+
         spans = chunk_text(doc.text, self.encoder.tokenizer, self.chunk_settings, doc.pages)
         chunks = []
         for i, s in enumerate(spans):

@@ -4,6 +4,12 @@ On first use the local model is exported to ONNX (torch + transformers), run thr
 onnxruntime's BERT fusions and, for int8, dynamically quantised. The result is cached under
 ``$SEARCHKIT_CACHE/onnx/<key>/model.onnx``; once it exists, encoding needs only
 onnxruntime, tokenizers and numpy, so a query process never imports torch.
+
+The cached graph is already fused (the export ran onnxruntime's transformer optimizer) and
+keeps its weights beside it in ``model.onnx.data`` (ONNX external data): onnxruntime then
+maps the weights instead of parsing them out of one 70 MB protobuf, which cuts the session's
+load from ~0.20 s to ~0.07 s of CPU (measured on the int8 model), the largest cost of a
+cold ``search query`` after the imports.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ import numpy as np
 from .base import Encoder, TokenVectors
 
 # Bump when the export pipeline changes in a way the options below do not capture.
-EXPORT_FORMAT = 1
+EXPORT_FORMAT = 2  # 2: weights as external data (model.onnx.data)
 OPSET = 17
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 # Fusing attention/layer-norm/gelu before quantising makes int8 faster, and QAttention
@@ -138,6 +144,7 @@ class OnnxEncoder(Encoder):
                 (tmp / "opt.onnx").rename(tmp / "model.onnx")
             for name in ("raw.onnx", "opt.onnx"):
                 (tmp / name).unlink(missing_ok=True)
+            _externalize(tmp / "model.onnx")
             (tmp / "options.json").write_text(json.dumps(opts, indent=2, sort_keys=True))
             tmp.chmod(0o755)  # mkdtemp's 0700 would hide a shared cache from other users
             EXPORTS += 1
@@ -254,6 +261,19 @@ def _optimize(src: Path, out: Path) -> None:
     logging.getLogger("onnxruntime.transformers").setLevel(logging.ERROR)
     opt = optimizer.optimize_model(str(src), use_gpu=False, **OPTIMIZE)
     opt.save_model_to_file(str(out))
+
+
+def _externalize(path: Path) -> None:
+    """Rewrite ``path`` with its weights in ``<name>.data`` beside it (see the module
+    docstring), readable by every user of a shared cache."""
+    import onnx
+
+    model = onnx.load(str(path))
+    data = path.name + ".data"
+    onnx.save_model(model, str(path), save_as_external_data=True,
+                    all_tensors_to_one_file=True, location=data, size_threshold=1024)
+    for f in (path, path.with_name(data)):
+        f.chmod(0o644)
 
 
 def _quantize(src: Path, out: Path) -> None:

@@ -10,15 +10,17 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 import numpy as np
-import sqlite_utils
 
 from ..errors import IndexNotFound
 
+if TYPE_CHECKING:
+    import sqlite_utils
+
 # Named migrations, applied in order once each (the habit of llm's m001_... functions).
-MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = []
+MIGRATIONS: list[tuple[str, Callable[["sqlite_utils.Database"], None]]] = []
 
 
 def migration(fn):
@@ -27,7 +29,7 @@ def migration(fn):
 
 
 @migration
-def m001_initial(db: sqlite_utils.Database) -> None:
+def m001_initial(db: "sqlite_utils.Database") -> None:
     db["manifest"].create({"key": str, "value": str}, pk="key")
     db.execute("""CREATE TABLE documents (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -50,24 +52,48 @@ def m001_initial(db: sqlite_utils.Database) -> None:
         PRIMARY KEY (encoder, text_hash)) WITHOUT ROWID""")
 
 
-def connect(path: Path, readonly: bool = False) -> sqlite_utils.Database:
+class ReadOnlyDatabase:
+    """What readers use of ``sqlite_utils.Database`` (``conn``, ``execute``, ``query``), on
+    plain sqlite3. sqlite-utils (its imports and its plugin hooks, which scan every installed
+    package's entry points) costs a cold ``search query`` more than the search itself."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+
+    def execute(self, sql: str, params: Iterable | dict | None = None) -> sqlite3.Cursor:
+        if params is None:
+            return self.conn.execute(sql)
+        return self.conn.execute(sql, params if isinstance(params, dict) else list(params))
+
+    def query(self, sql: str, params: Iterable | dict | None = None) -> Iterator[dict]:
+        cur = self.execute(sql, params)
+        keys = [d[0] for d in cur.description]
+        for row in cur:
+            yield dict(zip(keys, row))
+
+
+def connect(path: Path, readonly: bool = False):
+    """A ``sqlite_utils.Database`` for writing, a :class:`ReadOnlyDatabase` for reading."""
     if readonly:
         if not path.exists():
             raise IndexNotFound(f"no index at {path.parent}")
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30,
                                check_same_thread=False)
+        conn.execute("PRAGMA foreign_keys=ON")
+        return ReadOnlyDatabase(conn)
     else:
         conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA foreign_keys=ON")
+    import sqlite_utils
+
     db = sqlite_utils.Database(conn)
-    if not readonly:
-        migrate(db)
+    migrate(db)
     return db
 
 
-def migrate(db: sqlite_utils.Database) -> None:
+def migrate(db: "sqlite_utils.Database") -> None:
     db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
     done = {r[0] for r in db.execute("SELECT name FROM _migrations").fetchall()}
     for name, fn in MIGRATIONS:

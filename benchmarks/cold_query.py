@@ -1,0 +1,151 @@
+"""Cold ``search query`` (a fresh process) on a minilm-int8 index, against the bare imports.
+
+    python benchmarks/cold_query.py [--index DIR] [--corpus DIR] [--runs 10]
+
+Each run starts fresh processes, interleaved so that load from other processes hits every
+variant alike:
+
+- ``baseline``: ``python -c "import faiss, onnxruntime"`` (what any FAISS + ONNX Runtime
+  query tool must pay);
+- ``imports``: the modules a dense query loads, and nothing else (where the rest goes);
+- ``dense``: ``search query Q --method dense --no-highlight``;
+- ``dense+highlight``: ``search query Q --method dense`` (highlights are on by default:
+  they embed every sentence of the hits);
+- ``default``: ``search query Q`` exactly as a user types it (default method, highlights);
+- ``hybrid``: ``search query Q --method hybrid --no-highlight`` (BM25 loaded from disk).
+
+Prints one JSON object: median wall seconds and median CPU seconds (user + sys of the
+child, less sensitive to a busy machine than wall time) of each variant, and each one's
+ratio to the baseline measured in the same run. Target: ``dense`` <= 1.5 x baseline.
+
+The index is ``--index`` if given, else ``--corpus`` (default: sample_corpus/) indexed
+with ``minilm-int8`` into a temporary folder first (the ONNX export is cached, see
+``searchkit.encoders.onnx``). Queries are SciFact claims (a different one per run) when
+/work/shared/eval/scifact exists, else fixed phrases. The page cache is warm: "cold" means
+a new process, as a user running the command twice in a row sees it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+QUERIES = Path("/work/shared/eval/scifact/queries.jsonl")
+IMPORTS = ("import numpy, faiss, onnxruntime, tokenizers, click; import searchkit.cli, "
+           "searchkit.api, searchkit.index, searchkit.query, searchkit.retrieval.dense, "
+           "searchkit.encoders.onnx")
+
+
+def search_cmd() -> list[str]:
+    exe = Path(sys.executable).with_name("search")
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "searchkit"]
+
+
+def timed(cmd: list[str], env: dict) -> tuple[float, float]:
+    """Wall and CPU (user + sys) seconds of one child process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    r = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                       text=True)
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if r.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed ({r.returncode}): {r.stderr[-2000:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
+
+
+def queries(n: int) -> list[str]:
+    if QUERIES.exists():
+        out = []
+        with open(QUERIES, encoding="utf-8") as f:
+            for line in f:
+                out.append(json.loads(line)["text"])
+                if len(out) == n:
+                    break
+        return out
+    base = ["how do rivers wear away their banks", "vitamin D and bone fractures",
+            "planting a wildflower meadow", "why do bridges need expansion joints"]
+    return [base[i % len(base)] for i in range(n)]
+
+
+def build_index(corpus: Path, where: Path, env: dict) -> Path:
+    path = where / "idx"
+    r = subprocess.run([*search_cmd(), "index", str(corpus), "--index", str(path),
+                        "--encoder", "minilm-int8", "-q"], env=env, capture_output=True,
+                       text=True)
+    if r.returncode not in (0, 3):
+        raise SystemExit(f"indexing failed: {r.stderr[-2000:]}")
+    return path
+
+
+def main(argv: list[str] | None = None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--index", type=Path, default=None)
+    ap.add_argument("--corpus", type=Path, default=ROOT / "sample_corpus")
+    ap.add_argument("--runs", type=int, default=10)
+    ap.add_argument("--variants", default="baseline,imports,dense,dense+highlight,default,"
+                                          "hybrid")
+    args = ap.parse_args(argv)
+
+    env = dict(os.environ)
+    tmp = Path(tempfile.mkdtemp(prefix="cold-query-"))
+    try:
+        index = args.index or build_index(args.corpus, tmp, env)
+        search = search_cmd()
+        variants = {
+            "baseline": lambda q: [sys.executable, "-c", "import faiss, onnxruntime"],
+            "imports": lambda q: [sys.executable, "-c", IMPORTS],
+            "dense": lambda q: [*search, "query", q, "--index", str(index), "--method",
+                                "dense", "--no-highlight"],
+            "dense+highlight": lambda q: [*search, "query", q, "--index", str(index),
+                                          "--method", "dense"],
+            "default": lambda q: [*search, "query", q, "--index", str(index)],
+            "hybrid": lambda q: [*search, "query", q, "--index", str(index), "--method",
+                                 "hybrid", "--no-highlight"],
+        }
+        names = [v for v in args.variants.split(",") if v]
+        # Untimed warm-up: page cache, .pyc files, the hybrid's saved BM25 baseline.
+        for name in names:
+            timed(variants[name]("warm up"), env)
+        qs = queries(args.runs)
+        walls: dict[str, list[float]] = {n: [] for n in names}
+        cpus: dict[str, list[float]] = {n: [] for n in names}
+        for q in qs:
+            for name in names:
+                w, c = timed(variants[name](q), env)
+                walls[name].append(w)
+                cpus[name].append(c)
+        med_w = {n: statistics.median(v) for n, v in walls.items()}
+        med_c = {n: statistics.median(v) for n, v in cpus.items()}
+        result = {
+            "index": str(index), "runs": len(qs), "cpus": os.cpu_count(),
+            "loadavg_1m": round(os.getloadavg()[0], 2),
+            "wall_s": {n: round(v, 4) for n, v in med_w.items()},
+            "cpu_s": {n: round(v, 4) for n, v in med_c.items()},
+        }
+        if "baseline" in names:
+            result["wall_ratio_to_baseline"] = {n: round(med_w[n] / med_w["baseline"], 3)
+                                                for n in names if n != "baseline"}
+            result["cpu_ratio_to_baseline"] = {n: round(med_c[n] / med_c["baseline"], 3)
+                                               for n in names if n != "baseline"}
+            if "dense" in names:
+                result["target_dense_le_1.5x"] = result["wall_ratio_to_baseline"]["dense"] <= 1.5
+        print(json.dumps(result, indent=2))
+        return result
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
