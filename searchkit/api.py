@@ -27,13 +27,16 @@ def index_paths(paths: Sequence[str], index: str | Path | None = None,
                 include: Sequence[str] = (), exclude: Sequence[str] = (),
                 encoder: str | None = None, chunk_size: int | None = None,
                 overlap: int | None = None, dry_run: bool = False, rebuild: bool = False,
-                progress=None, max_file_mb: float | None = None) -> IndexReport:
+                progress=None, max_file_mb: float | None = None,
+                vector_index: str | None = None) -> IndexReport:
     """Create or sync the index at ``index`` from ``paths`` (what ``search index`` does).
 
     With ``rebuild``, a complete new index is built beside the old one and swapped in only
     when finished, so an interruption leaves the old index as it was. With ``dry_run``,
     nothing is written and the report holds what a real run would do (also for an index
     that does not exist yet). ``max_file_mb`` overrides ``SEARCHKIT_MAX_FILE_MB``.
+    ``vector_index`` (``auto``, ``flat``, ``hnsw``) sets the FAISS index kind, also of an
+    existing index (see :mod:`searchkit.store.vectors`).
 
     Raises:
         BadInput: a path does not exist, or chunk settings that the index does not use.
@@ -55,11 +58,13 @@ def index_paths(paths: Sequence[str], index: str | Path | None = None,
             with Index.open(path) as old:
                 return _plan_new(paths, include, exclude, encoder or old.manifest.encoder,
                                  chunking or old.chunk_settings, max_bytes, reuse=path)
-        return _rebuild(path, paths, include, exclude, encoder, chunking, progress, max_bytes)
+        return _rebuild(path, paths, include, exclude, encoder, chunking, progress, max_bytes,
+                        vector_index)
     if not exists:
         if dry_run:
             return _plan_new(paths, include, exclude, encoder, chunking, max_bytes)
-        idx = Index.create(path, encoder=encoder or "minilm", chunking=chunking)
+        idx = Index.create(path, encoder=encoder or "minilm", chunking=chunking,
+                           vector_index=vector_index)
     else:
         idx = Index.open(path, readonly=dry_run)
         if encoder and not rebuild and not _same_encoder(encoder, idx.manifest.encoder):
@@ -71,6 +76,8 @@ def index_paths(paths: Sequence[str], index: str | Path | None = None,
             idx.close()
             raise BadInput(f"index {path} uses chunk size {idx.chunk_settings.max_tokens} "
                            f"and overlap {idx.chunk_settings.overlap}; add --rebuild to change them")
+        if vector_index is not None and not dry_run:
+            idx.set_vector_index(vector_index)
     try:
         return idx.add_paths(paths, include, exclude, dry_run=dry_run, progress=progress,
                              max_bytes=max_bytes)
@@ -106,7 +113,7 @@ def _plan_new(paths, include, exclude, encoder, chunking, max_bytes,
 
 
 def _rebuild(path: Path, paths, include, exclude, encoder, chunking, progress,
-             max_bytes) -> IndexReport:
+             max_bytes, vector_index: str | None = None) -> IndexReport:
     """Build into ``<path>.rebuild``, then swap directories atomically. The old index stays
     locked (no other writer) and readable until the swap; killed before it, the old index
     is untouched (the next rebuild starts over). Vectors already computed for a chunk text
@@ -118,6 +125,7 @@ def _rebuild(path: Path, paths, include, exclude, encoder, chunking, progress,
     old = Index.open(path, readonly=True)
     encoder = encoder or old.manifest.encoder
     chunking = chunking or old.chunk_settings
+    vector_index = vector_index or old.manifest.vector_index
     old.close()
     lock = WriteLock(path).acquire()
     tmp = path.with_name(path.name + ".rebuild")
@@ -125,7 +133,8 @@ def _rebuild(path: Path, paths, include, exclude, encoder, chunking, progress,
         for leftover in (tmp, path.with_name(path.name + ".swap")):
             if leftover.exists():
                 shutil.rmtree(leftover)  # an interrupted earlier rebuild
-        new = Index.create(tmp, encoder=encoder, chunking=chunking, exist_ok=False)
+        new = Index.create(tmp, encoder=encoder, chunking=chunking, exist_ok=False,
+                           vector_index=vector_index)
         try:
             new.import_embeddings(path)
             report = new.add_paths(paths, include, exclude, progress=progress,

@@ -148,6 +148,10 @@ def cli():
               help="Chunk size in tokens for a new index (special tokens included). [default: 256]")
 @click.option("--overlap", type=click.IntRange(0, 256), default=None,
               help="Tokens shared by consecutive chunks, for a new index. [default: 32]")
+@click.option("--vector-index", type=click.Choice(["auto", "flat", "hnsw"]), default=None,
+              help="Vector search: flat (exact), hnsw (approximate, for large indexes) or "
+                   "auto (exact up to 200,000 chunks, HNSW above); kept in the manifest. "
+                   "[default: auto, or the index's own]")
 @click.option("--dry-run", is_flag=True, help="Print what a sync would do; write nothing.")
 @click.option("--rebuild", is_flag=True,
               help="Build the index anew (e.g. with another --encoder); the old one stays "
@@ -158,8 +162,8 @@ def cli():
 @click.option("-v", "--verbose", is_flag=True, help="List every skipped file.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
 @json_option
-def index_cmd(paths, index_dir, include, exclude, encoder, chunk_size, overlap, dry_run,
-              rebuild, max_file_mb, verbose, quiet, as_json):
+def index_cmd(paths, index_dir, include, exclude, encoder, chunk_size, overlap, vector_index,
+              dry_run, rebuild, max_file_mb, verbose, quiet, as_json):
     """Index (or re-sync) the documents under PATHS.
 
     Reads .txt .md .rst .html .pdf and common source files, recursively (hidden folders
@@ -190,7 +194,8 @@ def index_cmd(paths, index_dir, include, exclude, encoder, chunk_size, overlap, 
         report = index_paths(paths, index=_index_path(index_dir), include=include,
                              exclude=exclude, encoder=encoder, chunk_size=chunk_size,
                              overlap=overlap, dry_run=dry_run, rebuild=rebuild,
-                             progress=bar.update, max_file_mb=max_file_mb)
+                             progress=bar.update, max_file_mb=max_file_mb,
+                             vector_index=vector_index)
     finally:
         bar.close()
     if as_json:

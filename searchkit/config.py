@@ -64,6 +64,9 @@ class Manifest:
     metric: str = "inner_product"
     format_version: int = FORMAT_VERSION
     searchkit_version: str = ""
+    #: FAISS index kind: auto (exact below searchkit.store.vectors.ANN_THRESHOLD vectors,
+    #: HNSW above), flat or hnsw.
+    vector_index: str = "auto"
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -75,14 +75,22 @@ class Index:
     # -- lifecycle ---------------------------------------------------------------------
     @classmethod
     def create(cls, path: str | Path | None = None, encoder: str = "minilm",
-               chunking: ChunkSettings | None = None, exist_ok: bool = True) -> "Index":
+               chunking: ChunkSettings | None = None, exist_ok: bool = True,
+               vector_index: str | None = None) -> "Index":
         """Create an index directory (or open it if it exists and ``exist_ok``).
+
+        Args:
+            vector_index: ``auto`` (default), ``flat`` or ``hnsw``: see
+                :mod:`searchkit.store.vectors`. Given for an existing index, it replaces
+                the index's setting (its vectors are re-derived at the next write).
 
         Raises:
             EncoderMismatch: the existing index was built with another encoder.
         """
         path = Path(path) if path else default_index_path()
         recover_swap(path)
+        if vector_index is not None:
+            VectorIndex.kind_for(0, vector_index)  # validates
         if index_exists(path):
             if not exist_ok:
                 raise BadInput(f"an index already exists at {path}")
@@ -92,6 +100,8 @@ class Index:
                 raise EncoderMismatch(
                     f"index {path} was built with encoder {idx.manifest.encoder!r}, not "
                     f"{encoder!r}; use --rebuild (Index.rebuild) to switch encoders")
+            if vector_index is not None:
+                idx.set_vector_index(vector_index)
             return idx
         from .encoders import get_encoder
 
@@ -106,7 +116,8 @@ class Index:
                             chunking={"max_tokens": chunking.max_tokens,
                                       "overlap": chunking.overlap,
                                       "tokenizer": enc.model_dir.name},
-                            searchkit_version=__version__)
+                            searchkit_version=__version__,
+                            vector_index=vector_index or "auto")
         with store.db.conn:
             for k, v in manifest.to_dict().items():
                 store.set_meta(k, v)
@@ -173,6 +184,18 @@ class Index:
                     f"{self.manifest.encoder!r}, but that encoder now gives {enc.dim}-d")
             self._encoder = enc
         return self._encoder
+
+    def set_vector_index(self, kind: str) -> None:
+        """Switch the FAISS index kind (``auto``, ``flat``, ``hnsw``); the vectors are
+        re-derived from SQLite at the end of the next write."""
+        self._writable()
+        VectorIndex.kind_for(0, kind)
+        if kind == self.manifest.vector_index:
+            return
+        with self.store.db.conn:
+            self.store.set_meta("vector_index", kind)
+        self.manifest.vector_index = kind
+        self._write_manifest_file()
 
     def _write_manifest_file(self) -> None:
         data = {**self.manifest.to_dict(), "generation": self.store.generation()}
@@ -531,8 +554,10 @@ class Index:
         self._write_manifest_file()
 
     def _maybe_switch_kind(self, vec: VectorIndex) -> VectorIndex:
-        want = VectorIndex.kind_for(len(vec), self.store.get_meta("vector_index", "auto"))
-        if want == vec.kind:
+        """The kind the setting wants at this size; an HNSW index heavy with tombstones is
+        rebuilt as well."""
+        want = VectorIndex.kind_for(len(vec), self.manifest.vector_index)
+        if want == vec.kind and not vec.needs_compaction():
             return vec
         return self._build_vectors(kind=want)
 
@@ -557,7 +582,7 @@ class Index:
 
     def _build_vectors(self, kind: str | None = None) -> VectorIndex:
         n = self.store.count("chunks")
-        kind = kind or VectorIndex.kind_for(n, self.store.get_meta("vector_index", "auto"))
+        kind = kind or VectorIndex.kind_for(n, self.manifest.vector_index)
         vec = VectorIndex(self.manifest.dim, kind)
         with self.store.db.conn:  # one read transaction: a consistent snapshot
             for ids, vecs in self.store.iter_chunk_vectors(self.manifest.encoder,
@@ -775,10 +800,7 @@ def recover_swap(path: Path) -> None:
 def vec_remove(vec: VectorIndex, ids: list[int]) -> None:
     if not ids:
         return
-    try:
-        vec.remove(ids)
-    except NotImplementedError:
-        pass  # ANN indexes are rebuilt on the next load: the generation changed
+    vec.remove(ids)  # HNSW keeps tombstones (see searchkit.store.vectors)
 
 
 def _printable_path(path: str) -> str:
