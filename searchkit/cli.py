@@ -216,12 +216,15 @@ class _ProgressBar:
     def update(self, phase: str, n: int, total: int | None) -> None:
         if self.disabled:
             return
-        if total is not None:
+        if total is not None:  # a streamed sync raises its total as files are chunked
             if self.bar is None and total > 0:
                 from tqdm import tqdm
 
                 self.bar = tqdm(total=total, unit="chunk", desc="Embedding", file=sys.stderr,
                                 dynamic_ncols=True, disable=None)
+            elif self.bar is not None and total > (self.bar.total or 0):
+                self.bar.total = total
+                self.bar.refresh()
             return
         if self.bar is not None:
             self.bar.update(n)

@@ -56,6 +56,110 @@ class _Pending:
     kind: str = "new"
 
 
+def _groups(pending: Iterable[_Pending], size: int) -> Iterable[list[_Pending]]:
+    """Whole documents, in groups of at least ``size`` chunks (the last may be smaller)."""
+    group: list[_Pending] = []
+    n = 0
+    for p in pending:
+        group.append(p)
+        n += len(p.chunks)
+        if n >= size:
+            yield group
+            group, n = [], 0
+    if group:
+        yield group
+
+
+class _Prefetch:
+    """Runs an iterator in a daemon thread, up to ``depth`` items ahead of the consumer;
+    re-raises its exception on the consumer's side. Leaving the ``with`` block stops it."""
+
+    _END = object()
+
+    def __init__(self, it: Iterable, depth: int = 256):
+        import queue
+        import threading
+
+        self._q: Any = queue.Queue(depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(iter(it),), daemon=True,
+                                        name="searchkit-reader")
+
+    def _run(self, it) -> None:
+        import queue
+
+        try:
+            for item in it:
+                while not self._stop.is_set():
+                    try:
+                        self._q.put((item, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        pass
+                if self._stop.is_set():
+                    return
+            self._q.put((self._END, None))
+        except BaseException as e:  # handed to the consumer
+            self._q.put((self._END, e))
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __iter__(self):
+        while True:
+            item, err = self._q.get()
+            if err is not None:
+                raise err
+            if item is self._END:
+                return
+            yield item
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+
+
+class _Encoding:
+    """``encoder.encode_documents(texts)`` in a daemon thread, batch by batch (longest
+    first, as encode_documents does), so that :meth:`cancel` stops it between batches."""
+
+    def __init__(self, encoder, texts: list[str], progress, batch_size: int = 32):
+        import threading
+
+        self._out = np.zeros((len(texts), encoder.dim), dtype=np.float32)
+        self._err: BaseException | None = None
+        self._cancel = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True,
+                                        args=(encoder, texts, progress, batch_size),
+                                        name="searchkit-encoder")
+        self._thread.start()
+
+    def _run(self, encoder, texts, progress, batch_size) -> None:
+        try:
+            order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
+            for start in range(0, len(order), batch_size):
+                if self._cancel.is_set():
+                    return
+                idx = order[start:start + batch_size]
+                self._out[idx] = encoder.encode_documents([texts[i] for i in idx],
+                                                          batch_size=batch_size)
+                if progress:
+                    progress(len(idx))
+        except BaseException as e:
+            self._err = e
+
+    def result(self) -> np.ndarray:
+        self._thread.join()
+        if self._err is not None:
+            raise self._err
+        if self._cancel.is_set():
+            raise RuntimeError("encoding was cancelled")
+        return self._out
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+
 class Index:
     """A searchable index directory.
 
@@ -262,7 +366,6 @@ class Index:
         by_path = {d["path"]: d for d in existing}
         seen: set[str] = set()
         blind: list[str] = []  # folders that could not be listed: their files are not gone
-        pending: list[_Pending] = []
         renames: list[tuple[dict, str, dict]] = []  # (old doc, new path, stat row)
         fresh: list[tuple[Path, bytes, str, Any]] = []  # (path, data, hash, found)
         for found in walk(roots, include, exclude, max_bytes):
@@ -298,6 +401,9 @@ class Index:
         gone_by_hash: dict[str, list[dict]] = {}
         for d in gone.values():
             gone_by_hash.setdefault(d["content_hash"], []).append(d)
+        from collections import deque
+
+        to_read: deque = deque()
         for path, data, digest, found in fresh:
             key = str(path)
             if key not in by_path and gone_by_hash.get(digest):
@@ -306,28 +412,39 @@ class Index:
                 renames.append((old, key, {"size": found.size, "mtime": found.mtime}))
                 report.renamed.append((old["path"], key))
                 continue
-            try:
-                doc = read_bytes(path, data)
-                p = self._prepare(key, doc, {"size": found.size, "mtime": found.mtime,
-                                             "content_hash": digest})
-            except ReadError as e:
-                report.skipped.append(Skipped(key, str(e)))
-                continue
-            except SearchkitError:
-                raise  # e.g. an encoder mismatch: not this file's fault
-            except Exception as e:  # a reader bug must not abort the run
-                report.skipped.append(Skipped(key, f"could not read ({type(e).__name__}: {e})"))
-                continue
-            old = by_path.get(key)
-            if not p.chunks:
-                report.skipped.append(Skipped(key, "no text"))
-                continue
-            p.replaces = old["id"] if old else None
-            p.kind = "changed" if old else "new"
-            (report.changed if old else report.new).append(key)
-            pending.append(p)
+            to_read.append((path, data, digest, found))
+
+        def prepared() -> Iterable[_Pending]:
+            """Read and chunk each new or changed file (in a reader thread on a real run)."""
+            while to_read:
+                path, data, digest, found = to_read.popleft()  # its bytes freed as we go
+                key = str(path)
+                try:
+                    doc = read_bytes(path, data)
+                    p = self._prepare(key, doc, {"size": found.size, "mtime": found.mtime,
+                                                 "content_hash": digest})
+                except ReadError as e:
+                    report.skipped.append(Skipped(key, str(e)))
+                    continue
+                except SearchkitError:
+                    raise  # e.g. an encoder mismatch: not this file's fault
+                except Exception as e:  # a reader bug must not abort the run
+                    report.skipped.append(
+                        Skipped(key, f"could not read ({type(e).__name__}: {e})"))
+                    continue
+                old = by_path.get(key)
+                if not p.chunks:
+                    report.skipped.append(Skipped(key, "no text"))
+                    continue
+                p.replaces = old["id"] if old else None
+                p.kind = "changed" if old else "new"
+                (report.changed if old else report.new).append(key)
+                yield p
+
         report.deleted = sorted(gone)
+        self.encoder.tokenizer  # noqa: B018 (loaded here, not raced for by the reader thread)
         if dry_run:
+            pending = list(prepared())
             todo = {c["text_hash"] for p in pending for c in p.chunks}
             report.chunks_embedded = len(todo - self.store.cached_hashes(self.manifest.encoder,
                                                                           todo))
@@ -339,7 +456,8 @@ class Index:
             return report
         vec = self._load_vectors()
         self._apply_renames(renames)
-        self._write_pending(pending, report, vec, progress)
+        with _Prefetch(prepared()) as stream:
+            self._write_pending(stream, report, vec, progress)
         if gone:
             with self.store.db.conn:
                 for d in gone.values():
@@ -465,43 +583,67 @@ class Index:
                 self.store.db["documents"].update(old["id"], {"path": new_path, **stat})
             self.store.bump_generation()
 
-    def _write_pending(self, pending: list[_Pending], report: IndexReport,
+    def _write_pending(self, pending: Iterable[_Pending], report: IndexReport,
                        vec: VectorIndex, progress: Progress | None) -> None:
         """Embed what is new and write documents in commits of about COMMIT_CHUNKS chunks;
         each commit holds whole documents with their vectors, so a kill leaves the index at
-        a commit boundary."""
+        a commit boundary.
+
+        A pipeline: ``pending`` may be a stream (files read and chunked by a reader thread,
+        see :class:`_Prefetch`), and the encoder embeds the next group in a worker thread
+        while this one commits the previous (onnxruntime and tokenizers release the GIL).
+        The progress total grows as the stream is read when ``pending`` is not a list.
+        """
         enc = self.encoder
         encoder_id = self.manifest.encoder
-        all_hashes = {c["text_hash"] for p in pending for c in p.chunks}
-        cached = self.store.cached_hashes(encoder_id, all_hashes)
-        total_new = len(all_hashes - cached)
-        if progress:
-            progress("embed", 0, total_new)
-        group: list[_Pending] = []
-        size, batch = 0, commit_chunks()
-        for p in pending:
-            group.append(p)
-            size += len(p.chunks)
-            if size >= batch:
-                self._commit_group(group, enc, encoder_id, cached, report, vec, progress)
-                group, size = [], 0
-        if group:
-            self._commit_group(group, enc, encoder_id, cached, report, vec, progress)
+        planned: set[str] = set()  # hashes cached or already sent to the encoder
+        total = None
+        if isinstance(pending, list):
+            all_hashes = {c["text_hash"] for p in pending for c in p.chunks}
+            planned = self.store.cached_hashes(encoder_id, all_hashes)
+            if progress:
+                progress("embed", 0, len(all_hashes - planned))
+        else:
+            total = 0
+        step = (lambda n: progress("embed", n, None)) if progress else None
+        prev = None  # (group, todo, _Encoding | None): embedded, not yet committed
+        job = None
+        try:
+            for group in _groups(pending, commit_chunks()):
+                todo = self._todo(group, encoder_id, planned)
+                if progress and total is not None and todo:
+                    total += len(todo)
+                    progress("embed", 0, total)
+                vectors = prev[2].result() if prev and prev[2] else None  # one at a time
+                job = _Encoding(enc, list(todo.values()), step) if todo else None
+                if prev:  # committed while the encoder works on ``group``
+                    self._commit_group(prev[0], prev[1], vectors, encoder_id, report, vec)
+                prev = (group, todo, job)
+            if prev:
+                vectors = prev[2].result() if prev[2] else None
+                self._commit_group(prev[0], prev[1], vectors, encoder_id, report, vec)
+            job = None
+        finally:
+            if job is not None:
+                job.cancel()
 
-    def _commit_group(self, group, enc, encoder_id, cached, report, vec, progress) -> None:
+    def _todo(self, group: list[_Pending], encoder_id: str, planned: set[str]) -> dict:
+        """hash -> text of the group's chunk texts that are neither cached nor planned."""
         todo: dict[str, str] = {}
         for p in group:
             for c in p.chunks:
-                if c["text_hash"] not in cached and c["text_hash"] not in todo:
+                if c["text_hash"] not in planned:
                     todo[c["text_hash"]] = c["text"]
-        vectors = None
         if todo:
-            step = (lambda n: progress("embed", n, None)) if progress else None
-            vectors = enc.encode_documents(list(todo.values()), progress=step)
+            for h in self.store.cached_hashes(encoder_id, todo):
+                del todo[h]
+        planned.update(todo)
+        return todo
+
+    def _commit_group(self, group, todo, vectors, encoder_id, report, vec) -> None:
         with self.store.db.conn:
             if todo:
                 self.store.put_vectors(encoder_id, list(todo), vectors)
-                cached.update(todo)
             new_ids, new_hashes = [], []
             now = time.time()
             for p in group:
