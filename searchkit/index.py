@@ -836,6 +836,42 @@ class Index:
     def documents(self) -> list[dict]:
         return self.store.documents()
 
+    def senses(self, word: str, max: int = 400, senses: int | str = "auto", seed: int = 0,
+               examples: int = 3):
+        """The senses of ``word`` (or a phrase) in the indexed text: each use's contextual
+        token vector, clustered. Reads the stored chunk text (no file is re-read); a use in
+        the overlap of two chunks counts once. See :func:`searchkit.senses_report.word_senses`.
+
+        Args:
+            max: the most uses clustered (a reproducible sample of them beyond that).
+            senses: ``"auto"`` or the number of senses.
+
+        Returns:
+            a :class:`searchkit.senses_report.Senses`.
+
+        Raises:
+            BadInput: the word is empty or does not occur, or bad arguments.
+        """
+        from .senses import _pattern
+        from .senses_report import document_text, word_senses
+
+        _pattern(word)  # empty -> BadInput
+        # LIKE (case-insensitive for ASCII) narrows the documents read; the regex decides.
+        longest = sorted(word.split(), key=len)[-1]
+        where, params = "", []
+        if longest.isascii():
+            where = "WHERE c.doc_id IN (SELECT doc_id FROM chunks WHERE text LIKE ? ESCAPE '\\')"
+            params = ["%" + _like_prefix(longest)[:-1] + "%"]
+        docs: dict[int, tuple[str, list]] = {}
+        for doc_id, path, text, start, line in self.store.db.execute(
+                "SELECT c.doc_id, d.path, c.text, c.start_char, c.start_line FROM chunks c "
+                f"JOIN documents d ON d.id = c.doc_id {where} ORDER BY c.doc_id, c.start_char",
+                params):
+            docs.setdefault(doc_id, (display_path(path), []))[1].append((text, start, line))
+        documents = [(path, document_text(chunks)) for path, chunks in docs.values()]
+        return word_senses(word, documents, self.encoder, max_uses=max, senses=senses,
+                           seed=seed, examples=examples)
+
 
 def _remove_stale_temp_files(path: Path) -> None:
     """Temporary vector files (``*.tmp<pid>``) left by a killed process."""
