@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from searchkit import senses as S  # noqa: E402
 
-# Words whose results chose SPLIT_THRESHOLD and context_weight in searchkit/senses.py.
+# Words whose results chose SPLIT_THRESHOLD, DIMS and context_weight in searchkit/senses.py.
 TUNING_WORDS = ("bank", "spring", "bat", "mouse")
 
 
