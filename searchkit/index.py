@@ -608,8 +608,21 @@ class Index:
         step = (lambda n: progress("embed", n, None)) if progress else None
         prev = None  # (group, todo, _Encoding | None): embedded, not yet committed
         job = None
+        groups = _groups(pending, commit_chunks())
         try:
-            for group in _groups(pending, commit_chunks()):
+            while True:
+                try:
+                    group = next(groups, None)
+                except Exception:  # the reader failed: keep what is embedded, then stop
+                    if prev:
+                        vectors = prev[2].result() if prev[2] else None
+                        job = None
+                        self._commit_group(prev[0], prev[1], vectors, encoder_id, report,
+                                           vec)
+                        prev = None
+                    raise
+                if group is None:
+                    break
                 todo = self._todo(group, encoder_id, planned)
                 if progress and total is not None and todo:
                     total += len(todo)

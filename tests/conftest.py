@@ -32,6 +32,32 @@ def minilm():
     return enc
 
 
+@pytest.fixture(scope="session")
+def onnx_cache(tmp_path_factory) -> Path:
+    """A private SEARCHKIT_CACHE for the session's ONNX exports."""
+    return tmp_path_factory.mktemp("searchkit-cache")
+
+
+@pytest.fixture(scope="session")
+def onnx_export(onnx_cache):
+    """``onnx_export(quantize)``: an OnnxEncoder exported into ``onnx_cache`` on first
+    request, once per session (an export takes a minute: it needs torch)."""
+    from searchkit.encoders.onnx import OnnxEncoder
+
+    made = {}
+
+    def get(quantize: bool):
+        if quantize not in made:
+            with pytest.MonkeyPatch.context() as mp:
+                mp.setenv("SEARCHKIT_CACHE", str(onnx_cache))
+                enc = OnnxEncoder(quantize=quantize)
+                enc.model_path  # export now, inside the private cache
+            made[quantize] = enc
+        return made[quantize]
+
+    return get
+
+
 @pytest.fixture
 def hashing():
     """A fresh hashing encoder whose ``calls`` list records every embedded text."""
