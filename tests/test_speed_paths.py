@@ -20,8 +20,10 @@ HEAVY = ("torch", "transformers", "sentence_transformers")
 WRAPPER = """
 import sys
 from searchkit.cli import cli
-for args in ({runs}):
+for n, args in enumerate({runs}):
     cli.main(list(args), prog_name="search", standalone_mode=False)
+    if n == 0:  # an ASCII query, no highlights: not even the tokenizers extension
+        print("TOKENIZERS", "tokenizers" in sys.modules)
 print("HEAVY", sorted(m for m in {heavy!r} if m in sys.modules))
 """
 
@@ -33,14 +35,17 @@ def test_query_on_int8_index_imports_no_torch(tmp_path, docs, onnx_export, onnx_
     path = tmp_path / "idx"
     with Index.create(path, encoder="minilm-int8") as idx:
         idx.add_paths([docs])
-    runs = [("query", "how do rivers erode their banks", "--index", str(path)),  # as typed
+    runs = [("query", "rivers", "--index", str(path), "--method", "dense", "--no-highlight"),
+            ("query", "how do rivers erode their banks", "--index", str(path)),  # as typed
             ("query", "rivers", "--index", str(path), "--method", "hybrid", "--json"),
-            ("query", "rivers", "--index", str(path), "--method", "dense", "--ext", "md")]
+            ("query", "rivers", "--index", str(path), "--method", "dense", "--ext", "md"),
+            ("query", "Résumé of the naïve café", "--index", str(path))]
     env = {**os.environ, "SEARCHKIT_CACHE": str(onnx_cache)}
     out = subprocess.run([sys.executable, "-c", WRAPPER.format(runs=runs, heavy=HEAVY)],
                          env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip().splitlines()[-1] == "HEAVY []"
+    lines = out.stdout.strip().splitlines()
+    assert "TOKENIZERS False" in lines and lines[-1] == "HEAVY []"
     assert "Exporting" not in out.stderr
 
 
@@ -132,3 +137,29 @@ def test_encoding_ahead_equals_encode_documents(hashing):
     job.cancel()
     with pytest.raises(RuntimeError, match="cancelled"):
         job.result()
+
+
+def test_ascii_wordpiece_matches_tokenizers():
+    """The pure-Python tokenizer of the cold query path gives the ids ``tokenizers`` gives,
+    on words, punctuation, control characters, long words and truncation."""
+    import random
+    import string
+
+    from tokenizers import Tokenizer
+
+    from searchkit.encoders.base import minilm_path
+    from searchkit.encoders.wordpiece import AsciiWordPiece
+
+    ref = Tokenizer.from_file(str(minilm_path() / "tokenizer.json"))
+    ref.enable_truncation(max_length=64)
+    ref.no_padding()
+    wp = AsciiWordPiece(minilm_path() / "vocab.txt")
+    rng = random.Random(0)
+    chars = string.printable + "\x00\x01\x0b\x0c\x1f\x7f"
+    words = ("vitamin supplementation reduces fractures in elderly women BRCA1 mutations "
+             "(OR=5.2; 95% CI 3.1-8.7) don't state-of-the-art x" + "y" * 120).split()
+    texts = ["", "  ", "Hello, world!", "a" * 99 + "b", " ".join(words)]
+    texts += ["".join(rng.choice(chars) for _ in range(rng.randint(0, 200))) for _ in range(400)]
+    texts += [" ".join(rng.choice(words) for _ in range(rng.randint(1, 60))) for _ in range(200)]
+    for t in texts:
+        assert wp.encode(t, 64) == ref.encode(t).ids, repr(t)

@@ -45,6 +45,10 @@ QUANTIZE = {"per_channel": True, "reduce_range": True, "weight_type": "QInt8",
 
 # Number of exports this process has run; tests use it to see the cache being reused.
 EXPORTS = 0
+#: Batches of ASCII text up to this many characters are tokenized in pure Python until the
+#: ``tokenizers`` one is loaded (see searchkit.encoders.wordpiece): queries and highlight
+#: sentences then never load the extension.
+FAST_TOKENIZER_CHARS = 50_000
 
 
 def cache_home() -> Path:
@@ -196,8 +200,23 @@ class OnnxEncoder(Encoder):
         feed = {k: v for k, v in feed.items() if k in self._input_names}
         return self.session.run(["last_hidden_state"], feed)[0], mask
 
+    @cached_property
+    def _wordpiece(self):
+        from .wordpiece import AsciiWordPiece
+
+        vocab = self.model_dir / "vocab.txt"
+        return AsciiWordPiece(vocab) if vocab.exists() else None
+
+    def _tokenize(self, texts: list[str]):
+        from .wordpiece import usable
+
+        if ("batch_tokenizer" not in self.__dict__ and usable(texts, FAST_TOKENIZER_CHARS)
+                and self._wordpiece is not None):
+            return self._wordpiece.encode_batch(texts, self.max_tokens)
+        return self.batch_tokenizer.encode_batch(texts)
+
     def _embed(self, texts: list[str]) -> np.ndarray:
-        hidden, mask = self._hidden(self.batch_tokenizer.encode_batch(texts))
+        hidden, mask = self._hidden(self._tokenize(texts))
         m = mask[..., None].astype(np.float32)
         pooled = (hidden * m).sum(axis=1) / np.clip(m.sum(axis=1), 1e-9, None)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
