@@ -33,6 +33,16 @@ from searchkit.ask import (DEFAULT_WEIGHTS, Weights, calibrate_threshold,  # noq
                            evaluate, gather)
 
 GRID = {
+    "context": [0.0, 0.5, 1.0],
+    "chunk": [0.0, 0.2],
+    "lexical": [0.0, 0.1],
+    "answer_type": [0.2],
+    "follows": [0.0, 0.25],
+    "bm25": [0.0, 0.1],
+    "novelty": [0.0, 0.1, 0.2, 0.3],
+    "merge_margin": [0.0, 0.1],
+}
+GRID_OLD = {
     "chunk": [0.25, 0.5, 0.75, 1.0],
     "lexical": [-0.2, -0.1, 0.0, 0.1, 0.2],
     "answer_type": [0.0, 0.1, 0.2, 0.3],

@@ -16,6 +16,7 @@ taken to hold no answer. Weights and threshold are calibrated on the even lines 
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .highlight import Sentence, idf_table, lexical_overlap, split_sentences
+from .highlight import Sentence, split_sentences, words
 from .types import Answer, Hit
 
 if TYPE_CHECKING:
@@ -34,14 +35,21 @@ if TYPE_CHECKING:
 class Weights:
     """How sentence evidence is combined, and where "no answer" starts."""
 
-    chunk: float = 0.25
+    chunk: float = 0.0
     lexical: float = 0.0
+    #: cos(question, sentence read under its title after the previous sentence)
+    context: float = 0.5
+    #: the chunk's BM25 score over the best candidate's
+    bm25: float = 0.1
+    #: share of the sentence's content words the question lacks: an answer adds something,
+    #: a sentence that only restates the question's topic does not
+    novelty: float = 0.3
     #: bonus when the question asks for a quantity/time and the sentence holds one
     answer_type: float = 0.2
     #: share of the previous sentence's lead: an answer often follows the sentence that
     #: restates the question ("We counted the bats." -> "There were 87 of them.")
-    follows: float = 0.25
-    threshold: float = 0.8155
+    follows: float = 0.0
+    threshold: float = 1.2875
     #: a neighbouring sentence that continues the answer is merged when it scores within
     #: this much of the best one
     merge_margin: float = 0.15
@@ -50,7 +58,12 @@ class Weights:
 #: The calibrated defaults (see the module docstring).
 DEFAULT_WEIGHTS = Weights()
 #: Chunks retrieved per question before sentence scoring.
-CANDIDATE_CHUNKS = 10
+CANDIDATE_CHUNKS = 20
+#: Candidate chunks come from dense and BM25 rankings fused by RRF (constant RRF_K), each
+#: ranking RANK_DEPTH deep; HYBRID False keeps dense only.
+HYBRID = True
+RRF_K = 60.0
+RANK_DEPTH = 100
 #: Supporting passages from other documents.
 SUPPORTING = 3
 
@@ -106,7 +119,18 @@ class Candidates:
     hit_of: np.ndarray  # index into ``hits`` of each sentence
     dense: np.ndarray  # cos(question, sentence)
     chunk: np.ndarray  # cos(question, chunk) of the sentence's chunk
-    lexical: np.ndarray  # idf-weighted overlap with the question
+    lexical: np.ndarray  # corpus-idf-weighted share of the question's words in the sentence
+    context: np.ndarray | None = None  # cos(question, title + previous sentence + sentence)
+    #: per hit: dense cosine, BM25 score, fused (RRF) rank from 0, its document's rank from 0
+    hit_dense: np.ndarray | None = None
+    hit_bm25: np.ndarray | None = None
+    hit_rank: np.ndarray | None = None
+    doc_rank: np.ndarray | None = None
+    #: per hit: corpus-idf-weighted share of the question's words in the chunk (+ title)
+    hit_cover: np.ndarray | None = None
+    #: the question's content words' total idf, and how much of it the corpus never uses
+    q_idf: float = 0.0
+    q_unseen: float = 0.0
 
     def scores(self, w: Weights) -> np.ndarray:
         """Combined score per sentence; titles, headings and questions get -inf."""
@@ -115,7 +139,12 @@ class Candidates:
         same = np.r_[False, self.hit_of[1:] == self.hit_of[:-1]]
         prev = np.where(same, np.r_[0.0, self.dense[:-1]], 0.0)
         s = (self.dense + w.chunk * self.chunk + w.lexical * self.lexical
-             + w.answer_type * self.types + w.follows * np.maximum(prev - self.dense, 0.0))
+             + w.answer_type * self.types + w.follows * np.maximum(prev - self.dense, 0.0)
+             + w.novelty * self.novelty)
+        if self.context is not None:
+            top = float(self.hit_bm25.max()) if len(self.hit_bm25) else 0.0
+            bm25 = self.hit_bm25[self.hit_of] / top if top > 0 else 0.0
+            s = s + w.context * self.context + w.bm25 * bm25
         return np.where(self.statements, s, -np.inf).astype(np.float32)
 
     @cached_property
@@ -124,40 +153,149 @@ class Candidates:
                           dtype=np.float32)
 
     @cached_property
+    def novelty(self) -> np.ndarray:
+        q = set(_stemmed(self.question))
+        out = []
+        for s in self.sentences:
+            ws = _stemmed(s.text)
+            out.append(sum(x not in q for x in ws) / max(len(ws), 1))
+        return np.asarray(out, dtype=np.float32)
+
+    @cached_property
     def statements(self) -> np.ndarray:
         return np.asarray([is_statement(s.text) for s in self.sentences], dtype=bool)
 
 
+def _stemmed(text: str) -> list[str]:
+    """Lower-cased, stop-worded, Snowball-stemmed words (what the coverage features count)."""
+    import Stemmer
+
+    if "en" not in _STEMMER:
+        _STEMMER["en"] = Stemmer.Stemmer("english")
+    stem = _STEMMER["en"]
+    return stem.stemWords(words(text))
+
+
+_STEMMER: dict = {}
+
+
+def corpus_idf(idx: "Index") -> tuple[dict[str, float], float]:
+    """Smoothed idf of each stemmed content word over the index's chunks, and the idf of a
+    word no chunk holds; cached per index generation."""
+    from .retrieval.methods import chunk_texts
+
+    gen = idx.store.generation()
+    cached = idx.__dict__.get("_ask_idf")
+    if cached and cached[0] == gen:
+        return cached[1], cached[2]
+    gen, _, texts = chunk_texts(idx)
+    df: dict[str, int] = {}
+    for t in texts:
+        for w in set(_stemmed(t)):
+            df[w] = df.get(w, 0) + 1
+    n = len(texts)
+    idf = {w: math.log(1 + (n + 1) / (d + 0.5)) for w, d in df.items()}
+    unseen = math.log(1 + (n + 1) / 0.5)
+    idx.__dict__["_ask_idf"] = (gen, idf, unseen)
+    return idf, unseen
+
+
+def _coverage(q: dict[str, float], texts: list[str]) -> np.ndarray:
+    total = sum(q.values())
+    if not total:
+        return np.zeros(len(texts), dtype=np.float32)
+    return np.asarray([sum(v for w, v in q.items() if w in set(_stemmed(t))) / total
+                       for t in texts], dtype=np.float32)
+
+
+def _rankings(idx: "Index", question: str, qv: np.ndarray, allowed: np.ndarray | None,
+              n_chunks: int):
+    """Dense and BM25 rankings of the chunks and their fusion (RRF), best ``n_chunks``."""
+    from .retrieval.dense import one_faiss_thread
+    from .retrieval.fusion import rrf
+
+    if allowed is not None and len(allowed) == 0:
+        return [], {}, {}
+    with one_faiss_thread():
+        dense = idx._load_vectors().search(qv, RANK_DEPTH, allowed)[0]
+    bm25 = list(idx.retriever("bm25").search(question, RANK_DEPTH, allowed))
+    fused = rrf([dense, bm25], k=RRF_K, limit=n_chunks) if HYBRID else dense[:n_chunks]
+    return [(int(c), float(s)) for c, s in fused], dict(dense), dict(bm25)
+
+
 def gather(idx: "Index", question: str, allowed: np.ndarray | None = None,
            n_chunks: int = CANDIDATE_CHUNKS) -> Candidates:
-    """Retrieve candidate chunks (dense) and embed their sentences once. A sentence that
-    overlapping chunks share is kept once, in the chunk that scored higher."""
+    """Retrieve candidate chunks (dense + BM25, fused) and embed their sentences once, alone
+    and in context. A sentence that overlapping chunks share is kept once, in the chunk that
+    ranked higher."""
     enc = idx.encoder
     qv = enc.encode_query(question)
-    if allowed is not None and len(allowed) == 0:
-        ranked = []
-    else:
-        ranked = idx._load_vectors().search(qv, n_chunks, allowed)[0]
-    hits = idx._hits(ranked, "dense")
+    ranked, dense_of, bm25_of = _rankings(idx, question, qv, allowed, n_chunks)
+    hits = idx._hits(ranked, "hybrid" if HYBRID else "dense")
+    vec = idx._load_vectors()
+    hit_dense = np.asarray([dense_of[h.chunk_id] if h.chunk_id in dense_of
+                            else float(vec.reconstruct(h.chunk_id) @ qv) for h in hits],
+                           dtype=np.float32)
+    hit_bm25 = np.asarray([bm25_of.get(h.chunk_id, 0.0) for h in hits], dtype=np.float32)
+    doc_first: dict[int, int] = {}
+    for h in hits:
+        doc_first.setdefault(h.doc_id, len(doc_first))
+    doc_rank = np.asarray([doc_first[h.doc_id] for h in hits], dtype=np.int64)
+    idf, unseen = corpus_idf(idx)
+    q = {w: idf.get(w, unseen) for w in set(_stemmed(question))}
     seen: set[tuple[int, int]] = set()
-    sents, hit_of = [], []
+    sents, hit_of, ctx = [], [], []
     for i, h in enumerate(hits):  # hits come best first
-        for s in split_sentences(h.text):
+        split = split_sentences(h.text)
+        for j, s in enumerate(split):
             key = (h.doc_id, h.start_char + s.start)
             if key in seen:
                 continue
             seen.add(key)
             sents.append(s)
             hit_of.append(i)
+            ctx.append(_context_text(h, split[j - 1].text if j else "", s.text))
     hit_of = np.asarray(hit_of, dtype=np.int64)
     texts = [s.text for s in sents]
     if texts:
-        dense = enc.encode_documents(texts, batch_size=64) @ qv
-        lex = lexical_overlap(question, texts, idf_table(texts))
-        chunk = np.asarray([hits[i].score for i in hit_of], dtype=np.float32)
+        both = _embed(idx, texts + ctx) @ qv
+        dense, context = both[:len(texts)], both[len(texts):]
+        lex = _coverage(q, texts)
+        chunk = hit_dense[hit_of]
     else:
-        dense = lex = chunk = np.zeros(0, dtype=np.float32)
-    return Candidates(question, hits, sents, hit_of, dense.astype(np.float32), chunk, lex)
+        dense = context = lex = chunk = np.zeros(0, dtype=np.float32)
+    cover = _coverage(q, [f"{h.title or ''} {h.text}" for h in hits])
+    return Candidates(question, hits, sents, hit_of, dense.astype(np.float32), chunk, lex,
+                      context=context.astype(np.float32), hit_dense=hit_dense,
+                      hit_bm25=hit_bm25, hit_rank=np.arange(len(hits)), doc_rank=doc_rank,
+                      hit_cover=cover, q_idf=float(sum(q.values())),
+                      q_unseen=float(sum(v for w, v in q.items() if w not in idf)))
+
+
+#: Sentence vectors kept per index (by text) so that repeated questions over the same
+#: passages do not re-embed them; dropped when the index changes or this many are held.
+EMBED_CACHE = 20_000
+
+
+def _embed(idx: "Index", texts: list[str]) -> np.ndarray:
+    """Document-side vectors of ``texts``, from the index's cache where it has them."""
+    gen = idx.store.generation()
+    cached = idx.__dict__.get("_ask_vectors")
+    if not cached or cached[0] != gen or len(cached[1]) > EMBED_CACHE:
+        cached = idx.__dict__["_ask_vectors"] = (gen, {})
+    memo = cached[1]
+    todo = list(dict.fromkeys(t for t in texts if t not in memo))
+    if todo:
+        for t, v in zip(todo, idx.encoder.encode_documents(todo, batch_size=64)):
+            memo[t] = np.asarray(v, dtype=np.float32)
+    return np.stack([memo[t] for t in texts]) if texts else np.zeros((0, 1), np.float32)
+
+
+def _context_text(hit: Hit, prev: str, sentence: str) -> str:
+    """A sentence as its reader meets it: under its document's title and heading, after the
+    sentence before it."""
+    head = " - ".join(x for x in (hit.title, hit.heading) if x and x not in sentence)
+    return " ".join(x for x in (head + "." if head else "", prev, sentence) if x)
 
 
 def choose(c: Candidates, w: Weights = DEFAULT_WEIGHTS) -> Answer:
