@@ -41,7 +41,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 QUERIES = Path("/work/shared/eval/scifact/queries.jsonl")
-IMPORTS = ("import numpy, faiss, onnxruntime, tokenizers, click; import searchkit.cli, "
+IMPORTS = ("import numpy, faiss, onnxruntime, click; import searchkit.cli, "
            "searchkit.api, searchkit.index, searchkit.query, searchkit.retrieval.dense, "
            "searchkit.encoders.onnx")
 
