@@ -69,6 +69,10 @@ def main(argv: list[str] | None = None) -> dict:
         source = write_corpus(args.corpus, args.n, folder)
         enc = get_encoder(args.encoder)
         enc.encode_documents(["warm up the session and the tokenizer"] * 8)
+        enc.tokenizer  # the chunker's, and FAISS: one-time loads are not indexing speed
+        from searchkit.store.vectors import VectorIndex
+
+        VectorIndex(enc.dim)
         best_index, best_raw, texts, phases = float("inf"), float("inf"), None, None
         for r in range(args.rounds):
             path = tmp / f"idx{r}"
