@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 from pathlib import Path
 from typing import Sequence
 
 from .config import ChunkSettings, default_index_path, max_file_bytes
 from .errors import BadInput, EncoderMismatch
-from .types import Answer, Hit, IndexReport, Skipped
+from .types import Answer, Hit, IndexReport
 
 
 def _chunking(chunk_size, overlap) -> ChunkSettings | None:

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .errors import BadInput
 from .types import Hit
 
 if TYPE_CHECKING:

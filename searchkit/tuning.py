@@ -13,7 +13,6 @@ wherever an encoder name does (``search index --encoder NAME --rebuild``).
 from __future__ import annotations
 
 import json
-import math
 import os
 import random
 import re

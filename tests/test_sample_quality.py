@@ -4,7 +4,6 @@ their target document must still find it first (what keyword search cannot do)."
 import json
 import re
 
-import pytest
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from searchkit import Index

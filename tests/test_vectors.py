@@ -106,9 +106,15 @@ def test_hnsw_rare_filter_fills_k(data, hnsw, monkeypatch, exact_max):
         ref_s, ref_i = exact(x[sub], ids[sub], q, 10)
         found = v.search(q, 10, allowed)
         assert all(len(r) == min(10, n_allowed) for r in found)
-        for row, rs in zip(found, ref_s):
+        for row in found:
             assert {i for i, _ in row} <= set(allowed.tolist())
-            np.testing.assert_allclose([s for _, s in row], rs[:len(row)], atol=1e-5)
+        if exact_max or any(len(r) < 10 for r in found):
+            for row, rs in zip(found, ref_s):  # scored directly: exact
+                np.testing.assert_allclose([s for _, s in row], rs[:len(row)], atol=1e-5)
+        else:  # found by the filtered graph walk: approximate, like any HNSW search
+            k = min(10, n_allowed)
+            by_id = dict(zip(ids.tolist(), x))
+            assert recall_with_ties(found, ref_s, by_id, q, k) >= 0.9
 
 
 def test_allowed_ids_missing_from_the_index_are_ignored(data, hnsw):

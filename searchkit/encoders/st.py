@@ -56,7 +56,6 @@ class SentenceTransformerEncoder(Encoder):
         enc = tok(text, return_offsets_mapping=True, truncation=True,
                   max_length=self.max_tokens, return_tensors="pt")
         offsets = enc.pop("offset_mapping")[0].tolist()
-        special = enc.get("special_tokens_mask")
         transformer = self.model[0].auto_model
         with torch.inference_mode():
             hidden = transformer(**{k: v for k, v in enc.items()
