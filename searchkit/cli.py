@@ -277,8 +277,10 @@ def _fusion(fuse, weights, rrf_k) -> dict:
 
 
 METHOD_HELP = ("dense (the contextual encoder), tfidf, bm25, glove (mean GloVe vectors) or "
-               "hybrid (rank fusion of dense and bm25). [default: hybrid, the best measured "
-               "on SciFact's train split] The static baselines (tfidf, bm25, glove) are "
+               "hybrid (rank fusion of dense and bm25; a bm25 rank counts by how much of the "
+               "question the text holds). [default: hybrid, the best measured on SciFact's "
+               "train split] For questions phrased in other words than the documents, "
+               "dense alone can do better. The static baselines (tfidf, bm25, glove) are "
                "built on first use and saved under <index>/baselines/; they are rebuilt "
                "on the first use after the index changes.")
 

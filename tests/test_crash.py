@@ -147,7 +147,7 @@ def test_sigkill_at_random_moments_leaves_a_consistent_index(tmp_path, hashing):
         kills += rc == -signal.SIGKILL
         counts.append(check_consistent(idx, versions, hashing.tokenizer))
     assert kills >= 4, "the kills came too late to interrupt anything"
-    assert 0 < max(counts) < 200, counts  # killed with part of the corpus committed
+    assert any(0 < c < 200 for c in counts), counts  # a kill left part of the corpus committed
     run_index(folder, idx, kill=False)  # a rerun completes the work
     on_disk = {str(p) for p in folder.rglob("*.txt")}
     with Index.open(idx) as done:

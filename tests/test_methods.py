@@ -111,10 +111,14 @@ def test_a_corrupt_baseline_is_rebuilt(tiny):
 
 
 def test_hybrid_chunks_are_rrf_of_dense_and_bm25(tiny):
+    """RRF, each bm25 rank weighted by the cube of the text's coverage of the query."""
     q = "coffee beans and hot water"
     dense = tiny.retriever("dense").search(q, 100)
-    bm25 = tiny.retriever("bm25").search(q, 100)
-    want = rrf([dense, bm25], k=60)[:5]
+    bm25_retriever = tiny.retriever("bm25")
+    bm25 = bm25_retriever.search(q, 100)
+    cov = bm25_retriever.coverage(q, [i for i, _ in bm25])
+    assert 0 < min(cov.values()) < 1  # the weighting matters on this query
+    want = rrf([dense, bm25], k=60, item_weights=[None, {i: c ** 3 for i, c in cov.items()}])[:5]
     got = tiny.search(q, k=5, method="hybrid", group=False)
     assert [(h.chunk_id, h.score) for h in got] == [(i, round(s, 6)) for i, s in want]
 

@@ -71,6 +71,24 @@ class BM25Retriever:
         scores = self._bm25.get_scores_from_ids(token_ids)
         return top_k(self._ids, scores, k, allowed_mask(self._ids, allowed))
 
+    def coverage(self, query: str, ids: Sequence[int]) -> dict[int, float]:
+        """For each of ``ids``: the share of the query's distinct terms (after stop words and
+        stemming) its text contains; terms the corpus never uses count as missing."""
+        if self._bm25 is None or not ids:
+            return {}
+        terms = list(dict.fromkeys(self._tokenize([query], return_ids=False)[0]))
+        token_ids = self._bm25.get_tokens_ids(terms)
+        if not terms:
+            return {}
+        rows = np.searchsorted(self._ids, ids) if _sorted(self._ids) else None
+        if rows is None:
+            pos = {int(i): n for n, i in enumerate(self._ids)}
+            rows = np.asarray([pos[int(i)] for i in ids])
+        matched = np.zeros(len(ids))
+        for t in token_ids:
+            matched += self._bm25.get_scores_from_ids([t])[rows] > 0
+        return {int(i): float(m) / len(terms) for i, m in zip(ids, matched)}
+
     def save(self, directory: Path) -> None:
         with atomic_directory(directory) as tmp:
             np.save(tmp / "ids.npy", self._ids)
@@ -95,3 +113,7 @@ class BM25Retriever:
 
     def __len__(self) -> int:
         return len(self._ids)
+
+
+def _sorted(ids: np.ndarray) -> bool:
+    return bool(len(ids) < 2 or np.all(ids[1:] > ids[:-1]))

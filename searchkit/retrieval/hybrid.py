@@ -14,6 +14,12 @@ DEPTH = 100
 #: Methods hybrid fuses when none are named, with equal weights.
 DEFAULT_FUSE = ("dense", "bm25")
 DEFAULT_RRF_K = 60.0
+#: A keyword (bm25) rank counts ``coverage ** power`` of its RRF share, where coverage is the
+#: share of the query's terms the text holds: a text that shares one incidental word with a
+#: paraphrased question earns little. Chosen over plain RRF (power 0) on two dev sets:
+#: SciFact train nDCG@10 0.7125 (power 0) vs 0.7000 (power 3), both above bm25 0.6882 and
+#: dense 0.6760; sample_corpus's 12 paraphrased questions, top-1 4/12 (power 0) vs 8/12.
+DEFAULT_COVERAGE_POWER = 3.0
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,7 @@ class Fusion:
     methods: tuple[str, ...] = DEFAULT_FUSE
     weights: tuple[float, ...] | None = None
     k: float = DEFAULT_RRF_K
+    coverage_power: float = DEFAULT_COVERAGE_POWER
 
     def __post_init__(self):
         methods = tuple(self.methods)
@@ -46,9 +53,12 @@ class Fusion:
                 raise BadInput("fusion weights must be >= 0, at least one > 0")
         if self.k < 0:
             raise BadInput(f"RRF constant k must be >= 0, got {self.k}")
+        if self.coverage_power < 0:
+            raise BadInput(f"coverage power must be >= 0, got {self.coverage_power}")
         object.__setattr__(self, "methods", methods)
         object.__setattr__(self, "weights", weights)
         object.__setattr__(self, "k", float(self.k))
+        object.__setattr__(self, "coverage_power", float(self.coverage_power))
 
     @classmethod
     def parse(cls, fuse: str | Sequence[str] | None = None,
@@ -68,11 +78,13 @@ class Fusion:
 
     def describe(self) -> str:
         w = ",".join(f"{x:g}" for x in self.weights) if self.weights else "equal"
-        return f"rrf(k={self.k:g}; {'+'.join(self.methods)}; weights {w})"
+        return (f"rrf(k={self.k:g}; {'+'.join(self.methods)}; weights {w}; "
+                f"coverage power {self.coverage_power:g})")
 
     def to_dict(self) -> dict:
         return {"methods": list(self.methods),
-                "weights": list(self.weights or [1.0] * len(self.methods)), "k": self.k}
+                "weights": list(self.weights or [1.0] * len(self.methods)), "k": self.k,
+                "coverage_power": self.coverage_power}
 
 
 class HybridRetriever:
@@ -101,26 +113,39 @@ class HybridRetriever:
             return []
         depth = max(k, DEPTH)
         rankings = [self.parts[m].search(query, depth, allowed) for m in self.fusion.methods]
+        items = [self._item_weights(m, query, r) for m, r in zip(self.fusion.methods, rankings)]
         if self.group_of is None:
-            return rrf(rankings, k=self.fusion.k, weights=self.fusion.weights, limit=k)
-        return self._fuse_groups(rankings, k)
+            return rrf(rankings, k=self.fusion.k, weights=self.fusion.weights, limit=k,
+                       item_weights=items)
+        return self._fuse_groups(rankings, k, items)
 
-    def _fuse_groups(self, rankings, k: int) -> list[ScoredId]:
+    def _item_weights(self, method: str, query: str, ranking) -> dict[int, float] | None:
+        part = self.parts[method]
+        if self.fusion.coverage_power <= 0 or not hasattr(part, "coverage") or not ranking:
+            return None
+        cov = part.coverage(query, [i for i, _ in ranking])
+        return {i: c ** self.fusion.coverage_power for i, c in cov.items()}
+
+    def _fuse_groups(self, rankings, k: int, items) -> list[ScoredId]:
         group = self.group_of(list({i for r in rankings for i, _ in r}))
-        by_id = rrf(rankings, k=self.fusion.k, weights=self.fusion.weights)
+        by_id = rrf(rankings, k=self.fusion.k, weights=self.fusion.weights, item_weights=items)
         best: dict[int, int] = {}  # group -> its best-fused id
         for i, _ in by_id:
             best.setdefault(group.get(i, -1 - i), i)
-        grouped = []
-        for ranking in rankings:
-            seen, out = set(), []
+        grouped, grouped_items = [], []
+        for ranking, per_item in zip(rankings, items):
+            seen, out, weights = set(), [], {}
             for i, s in ranking:
                 g = group.get(i, -1 - i)
                 if g not in seen:
                     seen.add(g)
                     out.append((g, s))
+                    if per_item is not None:
+                        weights[g] = per_item.get(i, 1.0)
             grouped.append(out)
-        fused = rrf(grouped, k=self.fusion.k, weights=self.fusion.weights, limit=k)
+            grouped_items.append(weights if per_item is not None else None)
+        fused = rrf(grouped, k=self.fusion.k, weights=self.fusion.weights, limit=k,
+                    item_weights=grouped_items)
         return [ScoredId(best[g], s) for g, s in fused]
 
     def __len__(self) -> int:
