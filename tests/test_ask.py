@@ -7,8 +7,10 @@ import pytest
 from click.testing import CliRunner
 
 from searchkit import BadInput, Index
-from searchkit.ask import (DEFAULT_WEIGHTS, answer_type_match, calibrate_threshold, evaluate,
-                           gather, is_statement, sentence_matches)
+from searchkit.ask import (DEFAULT_WEIGHTS, answer_type_match, answer_unit_match, asks_unit,
+                           calibrate_threshold, evaluate, gather, is_heading, is_statement,
+                           sentence_matches)
+from searchkit.highlight import split_sentences
 from searchkit.cli import cli
 from searchkit.cli_ask import EXIT_NO_ANSWER
 
@@ -26,9 +28,11 @@ def small(tmp_path, hashing):
     idx = Index.create(tmp_path / "idx", encoder="hashing-test")
     idx.add_texts([KINGFISHER, "Sourdough starter notes. Feed the starter flour and water "
                    "every day. The kingfisher on the label is a logo.",
-                   "Marathon plan. Run the long run slowly on Sundays."],
+                   "Marathon plan. Run the long run slowly on Sundays.",
+                   "Burrow notes. The entrance is a neat round hole about six centimetres "
+                   "across in most kingfisher burrows."],
                   metadata=[{"path": "birds/kingfisher.md"}, {"path": "bread.txt"},
-                            {"path": "run.txt"}])
+                            {"path": "run.txt"}, {"path": "birds/burrows.md"}])
     yield idx
     idx.close()
 
@@ -40,7 +44,8 @@ def test_answer_cites_the_sentence(small):
     assert a.citation == "birds/kingfisher.md:3" and a.line == 3 and a.page is None
     s, e = a.span
     assert a.passage[s:e] == a.text and a.hit.highlights == [(s, e)]
-    assert all(h.path != a.path for h in a.supporting) and a.supporting
+    # only a passage that could answer too supports it: not the bread or marathon notes
+    assert [h.path for h in a.supporting] == ["birds/burrows.md"]
     d = a.to_dict()
     assert d["span"] == [s, e] and d["hit"]["path"] == "birds/kingfisher.md"
 
@@ -90,6 +95,34 @@ def test_helpers():
     assert answer_type_match("When did it open?", "It opened in 1829.") == 1
     assert answer_type_match("Which wire was chosen?", "Music wire, in 1829.") == 0
     assert sentence_matches("A. The gold one. B.", "the gold  one.")
+
+
+def test_answer_units():
+    """A number in the unit asked for, not just any number."""
+    temp = "What temperature is the water at the well?"
+    assert answer_unit_match(temp, "It comes out at eleven degrees Celsius.") == 1
+    assert answer_unit_match(temp, "A well was drilled in the 1890s, 30 metres deep.") == 0
+    often = "How often is Noodle fed?"
+    assert answer_unit_match(often, "She eats one rat every 10 to 14 days.") == 1
+    assert answer_unit_match(often, "Noodle hatched in May 2021.") == 0
+    years = "How many years until the battery pays for itself?"
+    assert answer_unit_match(years, "He estimated a payback period of around nine years.") == 1
+    assert answer_unit_match(years, "It keeps a reserve of ten percent.") == 0
+    assert answer_unit_match("What interest rate do they charge?", "A rate of 6.5%.") == 1
+    assert answer_unit_match("When was it in operation?", "It opened in 1829.") == 1
+    assert answer_unit_match("When was it in operation?", "We went on a Saturday.") == 0
+    assert answer_unit_match("Who owns a credit union?", "Its 4,000 members.") == 0
+    assert asks_unit("How many calories are in the soup?")
+    assert not asks_unit("Why is a sharp knife safer?")
+
+
+def test_headings_never_answer():
+    text = "CANOE TRIP LOG - Three days on the Tessel River\n\nDay 1\nWe put in at eight."
+    heading, day, body = split_sentences(text)
+    assert is_heading(text, heading) and is_heading(text, day) is False
+    assert not is_heading(text, body)
+    prose = "A long line without a stop that wraps\ninto the next line and ends here."
+    assert not any(is_heading(prose, s) for s in split_sentences(prose))
     assert not sentence_matches("Something else.", "The gold one.")
 
 
@@ -129,27 +162,11 @@ def test_quality_quick(qa_index, monkeypatch):
 
 @pytest.mark.slow
 def test_quality_targets(qa_index, monkeypatch):
-    """The whole Q&A set on the real model (run with -m slow). Floors are the measured
-    levels less a margin; the issue's targets that are not reached yet are in the xfail
-    test below."""
-    monkeypatch.chdir(ROOT)
-    cases = [(gather(qa_index, q["question"]), q["doc"], q["answer"]) for q in QA]
-    m = evaluate(cases, DEFAULT_WEIGHTS, _same_doc)
-    assert m["document_at_1"] >= 0.9, m
-    assert m["sentence_at_1"] >= 0.6, m
-    assert m["correct_abstention"] >= 0.8, m
-    assert m["wrongful_abstention"] <= 0.35, m
-    # the shipped threshold is the one calibrated on the even lines
-    assert abs(calibrate_threshold(cases[0::2], DEFAULT_WEIGHTS) - DEFAULT_WEIGHTS.threshold) < 0.05
-    test_quality_targets.metrics = m
-
-
-@pytest.mark.slow
-@pytest.mark.xfail(reason="sentence@1 and wrongful abstention are below the issue's targets "
-                          "(see benchmarks/qa_sample.py)", strict=False)
-def test_issue_targets(qa_index, monkeypatch):
+    """The whole Q&A set on the real model (run with -m slow): the issue's targets."""
     monkeypatch.chdir(ROOT)
     cases = [(gather(qa_index, q["question"]), q["doc"], q["answer"]) for q in QA]
     m = evaluate(cases, DEFAULT_WEIGHTS, _same_doc)
     assert m["document_at_1"] >= 0.9 and m["sentence_at_1"] >= 0.7, m
     assert m["correct_abstention"] >= 0.8 and m["wrongful_abstention"] <= 0.1, m
+    # the shipped threshold is the one calibrated on the even lines
+    assert abs(calibrate_threshold(cases[0::2], DEFAULT_WEIGHTS) - DEFAULT_WEIGHTS.threshold) < 0.05
