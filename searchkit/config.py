@@ -6,6 +6,12 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+# The files of an index directory.
+DB_FILE = "index.db"
+VECTORS_FILE = "vectors.faiss"
+MANIFEST_FILE = "manifest.json"
+
+
 FORMAT_VERSION = 1
 
 #: Files larger than this are skipped (bytes); ``SEARCHKIT_MAX_FILE_MB`` overrides.
