@@ -25,9 +25,9 @@ with ``minilm-int8`` into a temporary folder first (the ONNX export is cached, s
 a new process, as a user running the command twice in a row sees it.
 
 Children run with Python's default bytecode caching: PYTHONDONTWRITEBYTECODE is removed
-from their environment, because a sandbox that sets it makes every process recompile
-searchkit's sources (about 60 ms here), which no default Python install does.
-``--no-bytecode`` keeps the variable to measure that case too.
+from their environment, because a sandbox that sets it (this one does) makes every process
+recompile searchkit's sources, which no default Python install does. ``--no-bytecode``
+measures that case: no .pyc is written, and none is read (an empty PYTHONPYCACHEPREFIX).
 """
 
 from __future__ import annotations
@@ -106,9 +106,12 @@ def main(argv: list[str] | None = None) -> dict:
     args = ap.parse_args(argv)
 
     env = dict(os.environ)
-    if not args.no_bytecode:
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
     tmp = Path(tempfile.mkdtemp(prefix="cold-query-"))
+    if args.no_bytecode:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+        env["PYTHONPYCACHEPREFIX"] = str(tmp / "no-pycache")  # stays empty: nothing to read
+    else:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
     try:
         index = args.index or build_index(args.corpus, tmp, env)
         search = search_cmd()

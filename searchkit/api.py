@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 from typing import Sequence
 
@@ -118,6 +117,8 @@ def _rebuild(path: Path, paths, include, exclude, encoder, chunking, progress,
     is untouched (the next rebuild starts over). Vectors already computed for a chunk text
     (by any encoder) are copied over, so rebuilding with the same encoder, or switching
     back to an earlier one, embeds only new text."""
+    import shutil
+
     from .index import Index, swap_directories
     from .store.lock import WriteLock
 

@@ -18,9 +18,7 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import sys
-import tempfile
 from functools import cached_property
 from pathlib import Path
 
@@ -135,6 +133,9 @@ class OnnxEncoder(Encoder):
         """Export (and quantise) into a temporary directory beside ``final``, then rename
         it into place: a reader sees a whole model or none; of two racing writers, one
         rename wins and the other's copy is dropped."""
+        import shutil
+        import tempfile
+
         global EXPORTS
         final.parent.mkdir(parents=True, exist_ok=True)
         what = "int8 ONNX" if self.quantize else "ONNX"
@@ -171,6 +172,11 @@ class OnnxEncoder(Encoder):
         so.inter_op_num_threads = 1
         so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # Pre-packing copies every weight matrix into the kernels' layout when the session
+        # opens: 20 of the 30 ms a cold query spends opening the int8 model, for no measured
+        # gain in batch throughput here (32 x 240 tokens: int8 1.02 vs 1.06 s, fp32 1.58 vs
+        # 1.59 s without it).
+        so.add_session_config_entry("session.disable_prepacking", "1")
         return ort.InferenceSession(str(self.model_path), so,
                                     providers=["CPUExecutionProvider"])
 

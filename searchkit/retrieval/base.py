@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
-import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Collection, Iterator, NamedTuple, Protocol, Sequence, runtime_checkable
@@ -120,6 +117,10 @@ def top_k(ids: np.ndarray, scores: np.ndarray, k: int, mask: np.ndarray | None =
 def atomic_directory(directory: str | Path) -> Iterator[Path]:
     """Yield a fresh temporary directory next to ``directory``; on success it replaces
     ``directory`` by renames, on error it is removed and ``directory`` is untouched."""
+    import shutil
+    import tempfile
+    import uuid
+
     target = Path(directory)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
