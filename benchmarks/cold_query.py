@@ -27,7 +27,8 @@ a new process, as a user running the command twice in a row sees it.
 Children run with Python's default bytecode caching: PYTHONDONTWRITEBYTECODE is removed
 from their environment, because a sandbox that sets it (this one does) makes every process
 recompile searchkit's sources, which no default Python install does. ``--no-bytecode``
-measures that case: no .pyc is written, and none is read (an empty PYTHONPYCACHEPREFIX).
+measures that case: searchkit's ``__pycache__`` folders are deleted first and none is
+written (installed packages keep the .pyc files pip compiled for them).
 """
 
 from __future__ import annotations
@@ -109,7 +110,8 @@ def main(argv: list[str] | None = None) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="cold-query-"))
     if args.no_bytecode:
         env["PYTHONDONTWRITEBYTECODE"] = "1"
-        env["PYTHONPYCACHEPREFIX"] = str(tmp / "no-pycache")  # stays empty: nothing to read
+        for cache in (ROOT / "searchkit").rglob("__pycache__"):
+            shutil.rmtree(cache, ignore_errors=True)
     else:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
     try:
