@@ -52,7 +52,6 @@ EVIDENCE_GRID = {
     "novelty": [0.0, 0.2],
     "answer_type": [0.0, 0.2],
     "answer_unit": [0.0, 0.2],
-    "missing_unit": [0.0, 0.2, 0.4],
 }
 
 

@@ -38,49 +38,47 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class Evidence:
-    """How strongly the chosen sentence says the corpus answers: its score under these
-    weights (cos(question, sentence) always counts 1) is the answer's confidence. Separate
-    from the weights that pick the sentence: answer-type bonuses help pick the sentence
-    holding the number, but a number is no proof that the corpus answers."""
+class Terms:
+    """Weights of the evidence a sentence has beside cos(question, sentence), which always
+    counts 1."""
 
+    #: cos(question, sentence read under its title after the previous sentence)
     context: float = 0.0
+    #: cos(question, the sentence's chunk)
     chunk: float = 0.0
+    #: the chunk's BM25 score over the best candidate's
     bm25: float = 0.0
+    #: share of the sentence's content words the question lacks: an answer adds something,
+    #: a sentence that only restates the question's topic does not
     novelty: float = 0.0
+    #: the question asks for a quantity/time and the sentence holds one
     answer_type: float = 0.0
+    #: ... in the unit the question asks for (:func:`answer_unit_match`)
     answer_unit: float = 0.0
-    #: taken off when the question asks for a kind of quantity (a temperature, an interest
-    #: rate, "how many calories") that the sentence does not give
-    missing_unit: float = 0.0
 
 
 @dataclass(frozen=True)
-class Weights:
-    """How sentence evidence is combined, and where "no answer" starts."""
+class Evidence(Terms):
+    """How strongly the chosen sentence says the corpus answers: its score under these
+    weights is the answer's confidence. Separate from the weights that pick the sentence:
+    answer-type bonuses help pick the sentence holding the number, but a number is no proof
+    that the corpus answers."""
 
-    chunk: float = 0.0
+
+@dataclass(frozen=True)
+class Weights(Terms):
+    """How a sentence is picked (the inherited terms), and where "no answer" starts."""
+
+    #: corpus-idf-weighted share of the question's words in the sentence
     lexical: float = 0.0
-    #: cos(question, sentence read under its title after the previous sentence)
-    context: float = 0.5
-    #: the chunk's BM25 score over the best candidate's
-    bm25: float = 0.1
-    #: share of the sentence's content words the question lacks: an answer adds something,
-    #: a sentence that only restates the question's topic does not
-    novelty: float = 0.3
-    #: bonus when the question asks for a quantity/time and the sentence holds one
-    answer_type: float = 0.2
-    #: further bonus when the number comes in the unit the question asks for
-    #: (:func:`answer_unit_match`)
-    answer_unit: float = 0.0
     #: share of the previous sentence's lead: an answer often follows the sentence that
     #: restates the question ("We counted the bats." -> "There were 87 of them.")
     follows: float = 0.0
     #: the confidence (see :class:`Evidence`) under which the corpus holds no answer
-    threshold: float = 1.2875
+    threshold: float = 0.0
     #: a neighbouring sentence that continues the answer is merged when it scores within
     #: this much of the best one
-    merge_margin: float = 0.15
+    merge_margin: float = 0.0
     evidence: Evidence = Evidence()
 
 
@@ -148,13 +146,6 @@ _UNITS = [
 ]
 _UNITS = [(re.compile(q, re.I), re.compile(a, re.I)) for q, a in _UNITS]
 _HOW_MANY = re.compile(r"\bhow many ([a-z]+)", re.I)
-
-
-def asks_unit(question: str) -> bool:
-    """The question asks for a time, or a number of a particular kind (see
-    :func:`answer_unit_match`)."""
-    return bool(_ASKS_TIME.search(question) or _HOW_MANY.search(question)
-                or any(asks.search(question) for asks, _ in _UNITS))
 
 
 def answer_unit_match(question: str, sentence: str) -> float:
@@ -247,16 +238,14 @@ class Candidates:
     q_idf: float = 0.0
     q_unseen: float = 0.0
 
-    def _linear(self, w) -> np.ndarray:
-        """cos(question, sentence) plus the weighted terms ``w`` (Weights or Evidence) has."""
-        g = lambda name: getattr(w, name, 0.0)  # noqa: E731
-        s = (self.dense + g("chunk") * self.chunk + g("lexical") * self.lexical
-             + g("answer_type") * self.types + g("answer_unit") * self.units
-             + g("novelty") * self.novelty)
+    def _linear(self, t: Terms) -> np.ndarray:
+        """cos(question, sentence) plus the terms weighted by ``t``."""
+        s = (self.dense + t.chunk * self.chunk + t.answer_type * self.types
+             + t.answer_unit * self.units + t.novelty * self.novelty)
         if self.context is not None:
             top = float(self.hit_bm25.max()) if len(self.hit_bm25) else 0.0
             bm25 = self.hit_bm25[self.hit_of] / top if top > 0 else 0.0
-            s = s + g("context") * self.context + g("bm25") * bm25
+            s = s + t.context * self.context + t.bm25 * bm25
         return s
 
     def scores(self, w: Weights) -> np.ndarray:
@@ -265,23 +254,18 @@ class Candidates:
             return np.zeros(0, dtype=np.float32)
         same = np.r_[False, self.hit_of[1:] == self.hit_of[:-1]]
         prev = np.where(same, np.r_[0.0, self.dense[:-1]], 0.0)
-        s = self._linear(w) + w.follows * np.maximum(prev - self.dense, 0.0)
+        s = (self._linear(w) + w.lexical * self.lexical
+             + w.follows * np.maximum(prev - self.dense, 0.0))
         return np.where(self.statements, s, -np.inf).astype(np.float32)
 
     def confidence(self, best: int, w: Weights) -> float:
         """How strongly sentence ``best`` says the corpus answers (see :class:`Evidence`)."""
-        e = w.evidence
-        return float(self._linear(e)[best]
-                     - e.missing_unit * self.typed * (1.0 - self.units[best]))
+        return float(self._linear(w.evidence)[best])
 
     @cached_property
     def types(self) -> np.ndarray:
         return np.asarray([answer_type_match(self.question, s.text) for s in self.sentences],
                           dtype=np.float32)
-
-    @cached_property
-    def typed(self) -> float:
-        return float(asks_unit(self.question))
 
     @cached_property
     def units(self) -> np.ndarray:
