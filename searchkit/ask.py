@@ -148,6 +148,12 @@ _UNITS = [(re.compile(q, re.I), re.compile(a, re.I)) for q, a in _UNITS]
 _HOW_MANY = re.compile(r"\bhow many ([a-z]+)", re.I)
 
 
+_YEAR_OR_DATE = re.compile(
+    r"\b1\d{3}s?\b|\b20\d\ds?\b|\b\d{1,2}(?:st|nd|rd|th)?\s+(?:jan|feb|mar|apr|may|jun|jul|aug|"
+    r"sep|oct|nov|dec)[a-z]*\b|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\s+"
+    r"\d{1,2}\b|\b\d{1,2}(?::\d\d)?\s?(?:am|pm)\b|\bo'clock\b|\bnoon\b|\bmidnight\b", re.I)
+
+
 def answer_unit_match(question: str, sentence: str) -> float:
     """1 when the question asks for a quantity of a particular kind (a temperature, a
     frequency, "how many cells") and the sentence gives a number in that kind of unit;
@@ -165,15 +171,9 @@ def answer_unit_match(question: str, sentence: str) -> float:
     return 0.0
 
 
-_YEAR_OR_DATE = re.compile(
-    r"\b1\d{3}s?\b|\b20\d\ds?\b|\b\d{1,2}(?:st|nd|rd|th)?\s+(?:jan|feb|mar|apr|may|jun|jul|aug|"
-    r"sep|oct|nov|dec)[a-z]*\b|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\s+"
-    r"\d{1,2}\b|\b\d{1,2}(?::\d\d)?\s?(?:am|pm)\b|\bo'clock\b|\bnoon\b|\bmidnight\b", re.I)
-
-
 def _numbered_nouns(sentence: str) -> set[str]:
     """Stems of the words a number counts in ``sentence`` ("87 bats" -> {"bat"}), looking
-    up to two words past the number ("four helical compression springs")."""
+    up to three words past the number ("four helical compression springs")."""
     out: set[str] = set()
     for m in re.finditer(rf"{_NUM}((?:\s+[a-z-]+){{1,3}})", sentence, re.I):
         out.update(_stemmed(m.group(1)))
@@ -258,9 +258,9 @@ class Candidates:
              + w.follows * np.maximum(prev - self.dense, 0.0))
         return np.where(self.statements, s, -np.inf).astype(np.float32)
 
-    def confidence(self, best: int, w: Weights) -> float:
-        """How strongly sentence ``best`` says the corpus answers (see :class:`Evidence`)."""
-        return float(self._linear(w.evidence)[best])
+    def confidences(self, w: Weights) -> np.ndarray:
+        """How strongly each sentence says the corpus answers (see :class:`Evidence`)."""
+        return self._linear(w.evidence)
 
     @cached_property
     def types(self) -> np.ndarray:
@@ -425,9 +425,10 @@ def choose(c: Candidates, w: Weights = DEFAULT_WEIGHTS) -> Answer:
     if not np.isfinite(scores).any():
         return Answer(c.question, False, 0.0, w.threshold)
     best = int(np.argmax(scores))
-    conf = c.confidence(best, w)
+    confs = c.confidences(w)
+    conf = float(confs[best])
     hit = c.hits[c.hit_of[best]]
-    supporting = _supporting(c, scores, hit.doc_id, w)
+    supporting = _supporting(c, scores, confs >= w.threshold, hit.doc_id)
     if conf < w.threshold:
         return Answer(c.question, False, round(conf, 4), w.threshold, supporting=supporting)
     a, b = _merge(c, scores, best, w.merge_margin)
@@ -456,7 +457,8 @@ def _merge(c: Candidates, scores: np.ndarray, best: int, margin: float) -> tuple
     return a, b
 
 
-def _supporting(c: Candidates, scores: np.ndarray, answer_doc: int, w: Weights) -> list[Hit]:
+def _supporting(c: Candidates, scores: np.ndarray, clears: np.ndarray,
+                answer_doc: int) -> list[Hit]:
     """The best passage of up to SUPPORTING other documents, best sentence highlighted.
     A passage supports only if its sentence would clear the threshold as an answer itself:
     an unrelated "best of the rest" (a marathon plan under a sourdough question) is noise."""
@@ -466,7 +468,7 @@ def _supporting(c: Candidates, scores: np.ndarray, answer_doc: int, w: Weights) 
             break
         h = c.hits[c.hit_of[i]]
         if (h.doc_id != answer_doc and h.doc_id not in best_of
-                and c.confidence(int(i), w) >= w.threshold):
+                and clears[i]):
             best_of[h.doc_id] = int(i)
         if len(best_of) >= SUPPORTING:
             break
@@ -533,7 +535,7 @@ def evaluate(cases: list[tuple[Candidates, str | None, str | None]], w: Weights,
 
 def _confidence(c: Candidates, w: Weights) -> float:
     s = c.scores(w)
-    return c.confidence(int(np.argmax(s)), w) if np.isfinite(s).any() else 0.0
+    return float(c.confidences(w)[np.argmax(s)]) if np.isfinite(s).any() else 0.0
 
 
 #: The share of unanswerable questions the calibrated threshold must decline, at least, on
