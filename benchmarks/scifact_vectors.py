@@ -51,11 +51,14 @@ def chunk_vectors(index: Path) -> tuple[list[str], np.ndarray, str]:
     import sqlite3
 
     conn = sqlite3.connect(f"file:{index / 'index.db'}?mode=ro", uri=True)
-    encoder = json.loads(conn.execute(
-        "SELECT value FROM manifest WHERE key = 'encoder'").fetchone()[0])
+    meta = dict(conn.execute("SELECT key, value FROM manifest WHERE key IN "
+                             "('encoder', 'encoder_revision')").fetchall())
+    encoder = json.loads(meta["encoder"])
+    revision = json.loads(meta.get("encoder_revision", '""'))
+    key = f"{encoder}#{revision}" if revision else encoder  # Index.vector_key
     rows = conn.execute("SELECT c.text, e.vector FROM chunks c JOIN embeddings e ON "
                         "e.text_hash = c.text_hash AND e.encoder = ? ORDER BY c.id",
-                        [encoder]).fetchall()
+                        [key]).fetchall()
     conn.close()
     texts = [r[0] for r in rows]
     vecs = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)

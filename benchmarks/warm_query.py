@@ -61,7 +61,7 @@ def build(path: Path, encoder: str, texts: list[str], real: np.ndarray, n: int) 
                 docs.append((k + 1, f"/bench/doc{k}.txt", f"doc {k}", "text", len(t), 0.0,
                              h, len(t), 0.0))
                 chunks.append((k + 1, k + 1, 0, t, h, 0, len(t), 1, 1, None, None, 0))
-                embs.append((idx.manifest.encoder, h, v.tobytes()))
+                embs.append((idx.vector_key, h, v.tobytes()))
             conn.executemany("INSERT INTO documents (id, path, title, format, size, mtime, "
                              "content_hash, n_chars, indexed_at) VALUES (?,?,?,?,?,?,?,?,?)",
                              docs)

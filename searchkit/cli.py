@@ -383,7 +383,8 @@ def _format_stats(s: dict) -> str:
         ("Index", s["path"]),
         ("Documents", f"{s['documents']:,}"),
         ("Chunks", f"{s['chunks']:,}"),
-        ("Encoder", f"{s['encoder']} ({s['dim']}-d)"),
+        ("Encoder", f"{s['encoder']} ({s['dim']}-d"
+                    + (f", revision {s['encoder_revision']})" if s.get("encoder_revision") else ")")),
         ("Chunking", f"{c.get('max_tokens')} tokens, overlap {c.get('overlap')}"),
         ("Size on disk", _human_bytes(s["bytes_on_disk"])),
         ("Last sync", last),

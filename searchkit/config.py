@@ -73,6 +73,9 @@ class Manifest:
     #: FAISS index kind: auto (exact below searchkit.store.vectors.ANN_THRESHOLD vectors,
     #: HNSW above), flat or hnsw.
     vector_index: str = "auto"
+    #: the encoder's revision (see searchkit.encoders.base.Encoder.revision); "" for an
+    #: encoder that has none, and for indexes built before revisions were recorded
+    encoder_revision: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -87,7 +87,8 @@ class Index(IndexWriter):
                                       "overlap": chunking.overlap,
                                       "tokenizer": enc.model_dir.name},
                             searchkit_version=__version__,
-                            vector_index=vector_index or "auto")
+                            vector_index=vector_index or "auto",
+                            encoder_revision=enc.revision)
         with store.db.conn:
             for k, v in manifest.to_dict().items():
                 store.set_meta(k, v)
@@ -152,8 +153,36 @@ class Index(IndexWriter):
                 raise EncoderMismatch(
                     f"index {self.path} holds {self.manifest.dim}-d vectors from "
                     f"{self.manifest.encoder!r}, but that encoder now gives {enc.dim}-d")
+            if enc.revision != self.manifest.encoder_revision:
+                log.warning("searchkit: %s; results may be slightly off until it is rebuilt",
+                            self._revision_note(enc))
             self._encoder = enc
         return self._encoder
+
+    def _revision_note(self, enc) -> str:
+        was = self.manifest.encoder_revision or "not recorded"
+        return (f"index {self.path} was built with another revision of encoder "
+                f"{self.manifest.encoder!r} ({was}; this searchkit makes "
+                f"{enc.revision or 'none'})")
+
+    def _check_revision(self) -> None:
+        """Refuse to write when the encoder's name is the index's but its recipe is not (a
+        release changed how ``minilm-int8`` is exported): the index would mix two kinds of
+        vectors. Reading such an index works, with a notice: the two stay close."""
+        from .encoders import get_encoder
+
+        enc = self._encoder or get_encoder(self.manifest.encoder)
+        if enc.revision != self.manifest.encoder_revision:
+            raise EncoderMismatch(
+                f"{self._revision_note(enc)}; rebuild it (search index PATHS --index "
+                f"{self.path} --rebuild; an index `search eval` made can just be deleted)")
+
+    @property
+    def vector_key(self) -> str:
+        """The key of this index's vectors in the embedding cache: the encoder, and its
+        revision when it has one."""
+        rev = self.manifest.encoder_revision
+        return f"{self.manifest.encoder}#{rev}" if rev else self.manifest.encoder
 
     def set_vector_index(self, kind: str) -> None:
         """Switch the FAISS index kind (``auto``, ``flat``, ``hnsw``); the vectors are
@@ -184,7 +213,7 @@ class Index(IndexWriter):
         gen = self.store.generation()
         if self._vectors is not None and self._vectors_gen == gen:
             return self._vectors
-        vec = VectorIndex.load(self.path / VECTORS_FILE, gen, self.manifest.encoder,
+        vec = VectorIndex.load(self.path / VECTORS_FILE, gen, self.vector_key,
                                self.manifest.dim)
         if vec is None:
             if (self.path / VECTORS_FILE).exists() or self.store.count("chunks"):
@@ -192,7 +221,7 @@ class Index(IndexWriter):
                             "rebuilding it from the database", self.path)
             vec = self._build_vectors()
             if not self.readonly:
-                vec.save(self.path / VECTORS_FILE, gen, self.manifest.encoder)
+                vec.save(self.path / VECTORS_FILE, gen, self.vector_key)
         self._vectors, self._vectors_gen = vec, gen
         return vec
 
@@ -201,7 +230,7 @@ class Index(IndexWriter):
         kind = kind or VectorIndex.kind_for(n, self.manifest.vector_index)
         vec = VectorIndex(self.manifest.dim, kind)
         with self.store.db.conn:  # one read transaction: a consistent snapshot
-            for ids, vecs in self.store.iter_chunk_vectors(self.manifest.encoder,
+            for ids, vecs in self.store.iter_chunk_vectors(self.vector_key,
                                                             self.manifest.dim):
                 vec.add(ids, vecs)
         return vec
@@ -299,7 +328,7 @@ class Index(IndexWriter):
         return {
             "path": str(self.path), "documents": self.store.count("documents"),
             "chunks": self.store.count("chunks"), "encoder": self.manifest.encoder,
-            "dim": self.manifest.dim, "chunking": self.manifest.chunking,
+            "encoder_revision": self.manifest.encoder_revision, "dim": self.manifest.dim, "chunking": self.manifest.chunking,
             "bytes_on_disk": _tree_size(self.path), "last_sync": self.store.get_meta("last_sync"),
             "generation": self.store.generation(),
             "baselines": _baselines(self.path / "baselines"),

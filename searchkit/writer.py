@@ -55,6 +55,7 @@ class IndexWriter:
         """
         if not dry_run:
             self._writable()
+            self._check_revision()
         roots = [Path(os.path.abspath(p)) for p in paths]
         for given, root in zip(paths, roots):
             if not root.exists():
@@ -161,7 +162,7 @@ class IndexWriter:
         if dry_run:
             pending = list(prepared())
             todo = {c["text_hash"] for p in pending for c in p.chunks}
-            report.chunks_embedded = len(todo - self.store.cached_hashes(self.manifest.encoder,
+            report.chunks_embedded = len(todo - self.store.cached_hashes(self.vector_key,
                                                                           todo))
             report.chunks_added = sum(len(p.chunks) for p in pending)
             removed = [d["id"] for d in gone.values()] + [p.replaces for p in pending
@@ -190,6 +191,7 @@ class IndexWriter:
         ``metadata["id"]`` when given (re-adding the same key replaces it), else a hash of
         the text (re-adding the same text changes nothing). Returns the document ids."""
         self._writable()
+        self._check_revision()
         if metadata is not None and len(metadata) != len(texts):
             raise BadInput("texts and metadata differ in length")
         lock = WriteLock(self.path).acquire()
@@ -310,7 +312,7 @@ class IndexWriter:
         The progress total grows as the stream is read when ``pending`` is not a list.
         """
         enc = self.encoder
-        encoder_id = self.manifest.encoder
+        encoder_id = self.vector_key
         planned: set[str] = set()  # hashes cached or already sent to the encoder
         total = None
         if isinstance(pending, list):
@@ -414,12 +416,12 @@ class IndexWriter:
 
     def _finish_write(self, vec: VectorIndex) -> None:
         with self.store.db.conn:
-            self.store.prune_embeddings(self.manifest.encoder)
+            self.store.prune_embeddings(self.vector_key)
             self.store.set_meta("last_sync", time.time())
         gen = self.store.generation()
         vec = self._maybe_switch_kind(vec)
         _remove_stale_temp_files(self.path)
-        vec.save(self.path / VECTORS_FILE, gen, self.manifest.encoder)
+        vec.save(self.path / VECTORS_FILE, gen, self.vector_key)
         self._vectors, self._vectors_gen = vec, gen
         self._write_manifest_file()
 

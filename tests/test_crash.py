@@ -107,7 +107,7 @@ def check_consistent(idx_path: Path, versions: dict[str, set[str]], tokenizer) -
         orphans = db.execute(
             "SELECT count(*) FROM chunks c LEFT JOIN embeddings e ON e.encoder = ? "
             "AND e.text_hash = c.text_hash WHERE e.vector IS NULL",
-            [idx.manifest.encoder]).fetchone()[0]
+            [idx.vector_key]).fetchone()[0]
         assert orphans == 0, "chunks without a vector"
         assert len(idx._load_vectors()) == idx.store.count("chunks")
         docs = idx.store.documents()

@@ -150,3 +150,13 @@ def test_token_vectors_match_sentence_transformers(fp32, minilm):
     got, ref = fp32.token_vectors(text), minilm.token_vectors(text)
     assert got.tokens == ref.tokens and got.offsets == ref.offsets
     assert np.abs(got.vectors - ref.vectors).max() < 1e-3
+
+
+def test_revision_follows_the_export_recipe(monkeypatch):
+    """Indexes record the recipe's digest (searchkit.index.Index.vector_key): int8 and fp32
+    differ, and changing the quantisation changes the int8 one only."""
+    fp32, int8 = OnnxEncoder(quantize=False), OnnxEncoder(quantize=True)
+    assert len(int8.revision) == 12 and int8.revision != fp32.revision
+    before = (fp32.revision, int8.revision)
+    monkeypatch.setitem(onnx_mod.QUANTIZE, "exclude", r"layer\.\d+/output/dense/MatMul$")
+    assert fp32.revision == before[0] and int8.revision != before[1]

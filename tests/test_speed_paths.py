@@ -66,7 +66,7 @@ def consistent(idx) -> None:
     vec = idx._load_vectors()
     rows = idx.store.db.execute(
         "SELECT c.id, e.vector FROM chunks c JOIN embeddings e ON e.text_hash = c.text_hash "
-        "AND e.encoder = ?", [idx.manifest.encoder]).fetchall()
+        "AND e.encoder = ?", [idx.vector_key]).fetchall()
     assert len(rows) == idx.store.count("chunks") == len(vec)
     for cid, blob in rows:
         np.testing.assert_array_equal(vec.reconstruct(cid), np.frombuffer(blob, np.float32))

@@ -368,3 +368,36 @@ def test_dry_run_of_a_rebuild_plans_a_new_index_reusing_vectors(tmp_path, folder
     assert hashing.calls == []
     with Index.open(tmp_path / "idx") as idx:
         assert idx.store.generation() == gen and idx.store.count("documents") == 3
+
+
+def test_a_new_encoder_revision_asks_for_a_rebuild_and_never_mixes_vectors(
+        tmp_path, folder, hashing, monkeypatch, caplog):
+    """A release that changes how an encoder's vectors are made (the int8 export recipe)
+    keeps its name: writes to an index of the old revision are refused, reads warn, and a
+    rebuild re-embeds everything instead of reusing the old revision's cached vectors."""
+    from searchkit.errors import EncoderMismatch
+
+    path = tmp_path / "idx"
+    index_paths([str(folder)], index=path, encoder="hashing-test")
+    with Index.open(path) as idx:
+        assert idx.manifest.encoder_revision == "" and idx.vector_key == "hashing-test"
+        n = idx.store.count("chunks")
+    monkeypatch.setattr(type(hashing), "revision", "r2")
+    (folder / "a.txt").unlink()  # a sync would remove it: refused before anything is written
+    with pytest.raises(EncoderMismatch, match=r"another revision .*'hashing-test'.*--rebuild"):
+        index_paths([str(folder)], index=path)
+    with Index.open(path) as idx:
+        assert idx.store.count("chunks") == n
+    (folder / "a.txt").write_text("\n\n".join(PARAS))
+    with Index.open(path) as idx:  # reading works, with a notice
+        assert idx.search("topic1", k=3, method="dense")
+        assert "another revision" in caplog.text
+    hashing.calls.clear()
+    report = index_paths([str(folder)], index=path, rebuild=True)
+    assert report.chunks_embedded == n and len(hashing.calls) == n  # nothing reused
+    with Index.open(path) as idx:
+        assert idx.manifest.encoder_revision == "r2" and idx.vector_key == "hashing-test#r2"
+        consistent(idx)
+    hashing.calls.clear()
+    index_paths([str(folder)], index=path)  # a sync at the new revision: nothing to embed
+    assert hashing.calls == []

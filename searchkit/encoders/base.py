@@ -46,9 +46,13 @@ class Encoder(ABC):
         dim: the embedding dimension.
         max_tokens: the longest input, in tokens and special tokens included, the encoder
             reads without truncating.
+        revision: what else decides the vectors besides ``id``: empty, or for a model
+            searchkit derives itself (the ONNX exports) a digest of how it was derived. An
+            index records it; vectors of another revision are never mixed with its own.
     """
 
     id: str = ""
+    revision: str = ""
     dim: int = 384
     max_tokens: int = 256
 

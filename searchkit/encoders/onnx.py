@@ -106,6 +106,17 @@ class OnnxEncoder(Encoder):
         hidden = json.loads((self.model_dir / "config.json").read_text()).get("hidden_size")
         self.dim = int(hidden or self.dim)
 
+    @property
+    def revision(self) -> str:
+        """A digest of the export recipe (format, opset, fusion, quantisation), recorded by
+        the indexes this encoder builds: when a release changes the recipe, an index built
+        with the old one asks for a rebuild instead of mixing the two kinds of vectors.
+        onnxruntime's version and the weights' digest stay out: the first only re-derives
+        the same graph, the second is the model itself (tuned models carry their own id)."""
+        recipe = {"format": EXPORT_FORMAT, "opset": OPSET, "inputs": list(INPUTS),
+                  "optimize": OPTIMIZE, "quantize": QUANTIZE if self.quantize else None}
+        return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:12]
+
     # -- the cached ONNX file ------------------------------------------------------------
     def options(self) -> dict:
         """Everything that decides the exported file's content, for the cache key."""
