@@ -77,9 +77,9 @@ def format_senses(r) -> str:
         uses += f" ({r.sampled} sampled)"
     lines = [f'"{r.word}": {uses} in {r.documents} document{"s" if r.documents != 1 else ""}, '
              f"{r.k} sense{'s' if r.k != 1 else ''}"]
-    if r.scores:
-        sil = ", ".join(f"k={k} {v:.3f}" for k, v in r.scores.items())
-        lines.append(click.style(f"silhouette {sil}; a split needs {r.threshold:.2f}", dim=True))
+    if r.gaps:
+        gap = ", ".join(f"k={k} {v:.2f}" for k, v in r.gaps.items())
+        lines.append(click.style(f"eigengap {gap}: the largest gives the senses", dim=True))
     for s in r.senses:
         lines.append("")
         share = s.size / r.sampled if r.sampled else 0

@@ -64,8 +64,9 @@ class Senses:
         uses: how many times it occurs; ``sampled`` of them were clustered.
         documents: documents with at least one use.
         k: the number of senses.
-        scores: cosine silhouette per k tried (``"auto"`` only).
-        threshold: the silhouette a split had to reach (``"auto"`` only).
+        scores: cosine silhouette per k tried (``"auto"`` only; for the report).
+        gaps: the eigengap after the k-th eigenvalue, per k (``"auto"`` only): the
+            largest gives the number of senses (:func:`searchkit.senses.eigengaps`).
         senses: one :class:`Sense` each, largest first.
         static: GloVe's single vector and neighbours; ``None`` when not in its vocabulary.
         points: a 2-D PCA projection of each sampled use's vector.
@@ -79,7 +80,7 @@ class Senses:
     documents: int
     k: int
     scores: dict[int, float]
-    threshold: float | None
+    gaps: dict[int, float]
     senses: list[Sense]
     static: StaticVector | None
     points: list[tuple[float, float]] = field(repr=False, default_factory=list)
@@ -91,6 +92,7 @@ class Senses:
 
         d = asdict(self)
         d["scores"] = {str(k): v for k, v in self.scores.items()}
+        d["gaps"] = {str(k): v for k, v in self.gaps.items()}
         return d
 
     def plot(self, path, dpi: int = 100) -> None:
@@ -219,6 +221,6 @@ def word_senses(word: str, documents: Sequence[tuple[str, str]], encoder,
     return Senses(word=" ".join(word.split()), uses=len(occ), sampled=len(picked),
                   documents=len({i for i, _, _ in occ}), k=info.k,
                   scores={k: round(v, 4) for k, v in info.scores.items()},
-                  threshold=info.threshold, senses=out, static=static,
+                  gaps=dict(info.gaps), senses=out, static=static,
                   points=[(round(float(x), 5), round(float(y), 5)) for x, y in pts],
                   labels=[int(v) for v in labels], explained=share)

@@ -159,3 +159,28 @@ def test_labelled_set_shape(labelled):
         assert 12 <= len(texts) <= 25
         assert [i for i, _, _ in S.find_occurrences(word, texts)] == list(range(len(texts)))
     assert sum(len(set(s)) >= 3 for _, s in labelled.values()) >= 2
+
+
+def test_eigengap_counts_two_close_senses_beside_a_far_one():
+    """spring's geometry: two senses close together, a third far away. The best silhouette
+    says 2 (far vs the rest); the neighbour graph's eigengap says 3, and KMeans finds them."""
+    rng = np.random.default_rng(0)
+    e = np.eye(32)
+    groups = [e[0] * 4, -e[0] * 4 + e[1], -e[0] * 4 - e[1]]
+    X = np.vstack([c + rng.standard_normal((8, 32)) * 0.2 for c in groups]) + e[2] * 10
+    labels, info = S.cluster_senses(X)
+    assert max(info.scores, key=info.scores.get) == 2  # what the silhouette rule picked
+    assert info.k == 3 and max(info.gaps, key=info.gaps.get) == 3
+    truth = np.repeat([0, 1, 2], 8)
+    from sklearn.metrics import adjusted_rand_score
+
+    assert adjusted_rand_score(truth, labels) == 1.0
+
+
+def test_eigengaps_of_one_blob_and_tiny_inputs():
+    rng = np.random.default_rng(1)
+    Z = S._prepare(rng.standard_normal((60, 32)))
+    gaps = S.eigengaps(Z, 5)
+    assert set(gaps) == {1, 2, 3, 4, 5} and max(gaps, key=gaps.get) == 1
+    assert S.eigengaps(Z[:2], 5) == {1: 1.0}
+    assert S.neighbours(16) == 4 and S.neighbours(400) == 9 and S.neighbours(3) == 2
