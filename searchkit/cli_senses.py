@@ -33,8 +33,8 @@ class SensesType(click.ParamType):
 @click.option("--max", "max_uses", type=click.IntRange(1, 100_000), default=400,
               show_default=True, help="Most uses clustered; more are sampled reproducibly.")
 @click.option("--senses", "n_senses", type=SensesType(), default="auto", show_default=True,
-              help="Number of senses, or 'auto' to let the silhouette choose (one sense "
-                   "when no split is clearly better).")
+              help="Number of senses, or 'auto' to count them from the eigengap of the "
+                   "uses' nearest-neighbour graph (one sense when no split is clearly better).")
 @json_option
 @click.option("--plot", type=click.Path(dir_okay=False, writable=True), default=None,
               metavar="FILE.png", help="Write a 2-D PCA picture of the uses, coloured by sense.")
