@@ -37,6 +37,10 @@ TUNING_WORDS = ("bank", "spring", "bat", "mouse")
 # written after that change and scored once: the clean held-out check of the final rule.
 NEW_WORDS = ("bass", "seal", "match", "bow")
 FINAL_WORDS = ("jam", "pen", "ring", "guitar", "doctor")
+# FRESH_WORDS were written (by a helper that saw none of the results) after ring missed the
+# per-word floor, and committed before they were scored; the rule was left unchanged, and
+# they were scored once: a second held-out check of the same rule.
+FRESH_WORDS = ("scale", "trunk", "bark", "palm", "organ", "mole", "kettle", "umbrella")
 
 
 def load(path: str) -> dict[str, tuple[list[str], list[str]]]:
@@ -92,7 +96,8 @@ def main(argv=None) -> dict:
         rows[word] = {
             "n": len(texts), "k_true": k_true, "k_auto": info.k,
             "group": ("tuning" if word in TUNING_WORDS else "new" if word in NEW_WORDS
-                      else "final" if word in FINAL_WORDS else "held out"),
+                      else "final" if word in FINAL_WORDS else "fresh" if word in FRESH_WORDS
+                      else "held out"),
             "a_contextual_auto": round(ari(truth, auto), 4),
             "b_contextual_true_k": round(ari(truth, fixed), 4),
             "c_tfidf_true_k": round(ari(truth, bow), 4),
@@ -117,6 +122,7 @@ def main(argv=None) -> dict:
     held = [w for w in rows if rows[w]["group"] == "held out"]
     new = [w for w in rows if rows[w]["group"] == "new"]
     final = [w for w in rows if rows[w]["group"] == "final"]
+    fresh = [w for w in rows if rows[w]["group"] == "fresh"]
     one = lambda ws: [k == 1 for w in ws for k in singles[w]]  # noqa: E731
     report = {
         "data": args.data,
@@ -134,6 +140,10 @@ def main(argv=None) -> dict:
         "a_contextual_auto_final": avg("a_contextual_auto", final),
         "a_min_word_final": min((rows[w]["a_contextual_auto"] for w in final
                                  if w in ambiguous), default=None),
+        "fresh_words": fresh,
+        "a_contextual_auto_fresh": avg("a_contextual_auto", fresh),
+        "a_min_word_fresh": min((rows[w]["a_contextual_auto"] for w in fresh
+                                 if w in ambiguous), default=None),
         "a_min_word": min(rows[w]["a_contextual_auto"] for w in ambiguous),
         "k_auto_correct": f"{sum(r['k_auto'] == r['k_true'] for r in rows.values())}/{len(rows)}",
         "one_sense_controls_k_auto": controls,
@@ -142,6 +152,7 @@ def main(argv=None) -> dict:
             "held_out": f"{sum(one(held))}/{len(one(held))}",
             "new": f"{sum(one(new))}/{len(one(new))}",
             "final": f"{sum(one(final))}/{len(one(final))}",
+            "fresh": f"{sum(one(fresh))}/{len(one(fresh))}",
             "k_auto_per_subset": singles,
         },
         "seconds": round(time.perf_counter() - t0, 1),
