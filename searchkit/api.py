@@ -223,10 +223,10 @@ def ask(question: str, index: str | Path | None = None, **filters) -> "Answer":
 
 
 def senses(word: str, index: str | Path | None = None, max: int = 400,
-           senses: int | str = "auto", seed: int = 0):
+           senses: int | str = "auto", seed: int = 0, encoder: str | None = None):
     """Open the index at ``index`` read-only and cluster the uses of ``word`` into senses
     (what ``search senses`` does); see :meth:`searchkit.index.Index.senses`."""
     from .index import Index
 
     with Index.open(index, readonly=True) as idx:
-        return idx.senses(word, max=max, senses=senses, seed=seed)
+        return idx.senses(word, max=max, senses=senses, seed=seed, encoder=encoder)

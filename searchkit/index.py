@@ -340,7 +340,7 @@ class Index(IndexWriter):
         return self.store.documents()
 
     def senses(self, word: str, max: int = 400, senses: int | str = "auto", seed: int = 0,
-               examples: int = 3):
+               examples: int = 3, encoder: str | None = None):
         """The senses of ``word`` (or a phrase) in the indexed text: each use's contextual
         token vector, clustered. Reads the stored chunk text (no file is re-read); a use in
         the overlap of two chunks counts once. See :func:`searchkit.senses_report.word_senses`.
@@ -348,6 +348,9 @@ class Index(IndexWriter):
         Args:
             max: the most uses clustered (a reproducible sample of them beyond that).
             senses: ``"auto"`` or the number of senses.
+            encoder: take the token vectors from this encoder (a name, tuned model or
+                sentence-transformers model directory) instead of the index's; the
+                stored text is the same whatever encoded it.
 
         Returns:
             a :class:`searchkit.senses_report.Senses`.
@@ -372,7 +375,13 @@ class Index(IndexWriter):
                 params):
             docs.setdefault(doc_id, (display_path(path), []))[1].append((text, start, line))
         documents = [(path, document_text(chunks)) for path, chunks in docs.values()]
-        return word_senses(word, documents, self.encoder, max_uses=max, senses=senses,
+        if encoder is None:
+            enc = self.encoder
+        else:
+            from .encoders import get_encoder
+
+            enc = get_encoder(encoder)
+        return word_senses(word, documents, enc, max_uses=max, senses=senses,
                            seed=seed, examples=examples)
 
 

@@ -72,6 +72,7 @@ class Senses:
         points: a 2-D PCA projection of each sampled use's vector.
         labels: the sense of each sampled use (same order as ``points``).
         explained: the variance share of the two PCA axes.
+        encoder: the id of the encoder whose token vectors were clustered.
     """
 
     word: str
@@ -86,6 +87,7 @@ class Senses:
     points: list[tuple[float, float]] = field(repr=False, default_factory=list)
     labels: list[int] = field(repr=False, default_factory=list)
     explained: tuple[float, float] = (0.0, 0.0)
+    encoder: str = ""
 
     def to_dict(self) -> dict:
         from dataclasses import asdict
@@ -223,4 +225,5 @@ def word_senses(word: str, documents: Sequence[tuple[str, str]], encoder,
                   scores={k: round(v, 4) for k, v in info.scores.items()},
                   gaps=dict(info.gaps), senses=out, static=static,
                   points=[(round(float(x), 5), round(float(y), 5)) for x, y in pts],
-                  labels=[int(v) for v in labels], explained=share)
+                  labels=[int(v) for v in labels], explained=share,
+                  encoder=str(getattr(encoder, "id", "")))

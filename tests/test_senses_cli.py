@@ -88,3 +88,34 @@ def test_document_text_merges_overlap_and_keeps_lines():
             assert text.count("\n", 0, i) == doc.count("\n", 0, i)
     assert sample_uses(5, 10) == [0, 1, 2, 3, 4]
     assert sample_uses(100, 7) == sample_uses(100, 7) and len(sample_uses(100, 7)) == 7
+
+
+def test_text_report_names_the_runner_up_number_of_senses(sample_index, bank):
+    from searchkit.cli_senses import _runner_up
+
+    assert _runner_up({1: 0.03, 2: 0.37, 3: 0.27, 4: 0.07}, 2) == (3, 0.27)
+    assert _runner_up({1: 0.2, 2: 0.2}, 2) == (1, 0.2)  # ties: the fewer senses
+    assert _runner_up({1: 1.0}, 1) is None and _runner_up({}, 2) is None
+    r = CliRunner().invoke(cli, ["senses", "bank", "--index", str(sample_index)])
+    k, v = _runner_up(bank.gaps, bank.k)
+    assert r.exit_code == 0 and k != bank.k and "token vectors: minilm" in r.output
+    assert f"next clearest: {k} senses (gap {v:.2f}); --senses {k} shows that split" in r.output
+
+
+def test_encoder_override_takes_token_vectors_from_another_model(sample_index, bank):
+    """--encoder swaps only the model that embeds the uses; the index is read as it is."""
+    from searchkit import Index
+
+    assert bank.encoder == "minilm"
+    with Index.open(sample_index, readonly=True) as idx:
+        other = idx.senses("bank", encoder="hashing-test", senses=2)
+    assert other.encoder == "hashing-test" and other.uses == bank.uses
+    assert other.points != bank.points  # different vectors were clustered
+    r = CliRunner().invoke(cli, ["senses", "bank", "--index", str(sample_index), "--encoder",
+                                 "hashing-test", "--senses", "2", "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["encoder"] == "hashing-test"
+    r = CliRunner().invoke(cli, ["senses", "bank", "--index", str(sample_index), "--encoder",
+                                 "no-such-model"])
+    assert r.exit_code != 0 and "unknown encoder 'no-such-model'" in r.output
+    assert "Traceback" not in r.output
