@@ -102,9 +102,10 @@ def format_senses(r) -> str:
         runner_up = _runner_up(r.gaps, r.k)
         if runner_up is not None:
             k, v = runner_up
+            what = "shows that split" if k > 1 else "keeps the uses together"
             lines.append(click.style(
                 f"next clearest: {k} sense{'s' if k != 1 else ''} (gap {v:.2f}); "
-                f"--senses {k} shows that split", dim=True))
+                f"--senses {k} {what}", dim=True))
     for s in r.senses:
         lines.append("")
         share = s.size / r.sampled if r.sampled else 0
