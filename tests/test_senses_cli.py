@@ -100,8 +100,9 @@ def test_text_report_names_the_runner_up_number_of_senses(sample_index, bank):
     k, v = _runner_up(bank.gaps, bank.k)
     assert r.exit_code == 0 and k != bank.k and "token vectors: minilm" in r.output
     assert f"next clearest: {k} senses (gap {v:.2f}); --senses {k} shows that split" in r.output
-    from searchkit.cli_senses import format_senses
     from dataclasses import replace
+
+    from searchkit.cli_senses import format_senses
 
     one = format_senses(replace(bank, k=2, gaps={1: 0.3, 2: 0.4}))
     assert "next clearest: 1 sense (gap 0.30); --senses 1 keeps the uses together" in one
