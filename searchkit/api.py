@@ -61,7 +61,7 @@ def index_paths(paths: Sequence[str], index: str | Path | None = None,
     if not exists:
         if dry_run:
             return _plan_new(paths, include, exclude, encoder, chunking, max_bytes)
-        idx = Index.create(path, encoder=encoder or "minilm", chunking=chunking,
+        idx = Index.create(path, encoder=encoder, chunking=chunking,
                            vector_index=vector_index)
     else:
         idx = Index.open(path, readonly=dry_run)
@@ -101,7 +101,7 @@ def _plan_new(paths, include, exclude, encoder, chunking, max_bytes,
     from .index import Index
 
     with tempfile.TemporaryDirectory(prefix="searchkit-plan-") as tmp:
-        idx = Index.create(Path(tmp) / "idx", encoder=encoder or "minilm", chunking=chunking)
+        idx = Index.create(Path(tmp) / "idx", encoder=encoder, chunking=chunking)
         try:
             if reuse is not None:
                 idx.import_embeddings(reuse)
@@ -195,7 +195,7 @@ def evaluate_dataset(dataset: str | Path, methods: Sequence[str] | None = None,
     fusion = (Fusion.parse(fuse, weights, rrf_k)
               if fuse is not None or weights is not None or rrf_k is not None else None)
     return run_eval(ds, list(methods or [DEFAULT_METHOD]), index=index,
-                    encoder=encoder or "minilm",
+                    encoder=encoder,
                     chunking=_chunking(chunk_size, overlap) or ChunkSettings(),
                     fusion=fusion, progress=progress, on_result=on_result)
 

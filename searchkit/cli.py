@@ -142,8 +142,9 @@ def cli():
 @click.option("--exclude", multiple=True, metavar="GLOB",
               help="Skip files and folders matching GLOB; repeatable.")
 @click.option("--encoder", default=None,
-              help="Encoder for a new index: minilm, minilm-onnx, minilm-int8, or a tuned "
-                   "model name/path. [default: minilm, or the index's own]")
+              help="Encoder for a new index: minilm-int8 (ONNX, quantised), minilm-onnx (ONNX "
+                   "fp32), minilm (torch: needs searchkit[torch]), or a tuned model name/path. "
+                   "[default: minilm-int8, or the index's own]")
 @click.option("--chunk-size", type=click.IntRange(16, 512), default=None,
               help="Chunk size in tokens for a new index (special tokens included). [default: 256]")
 @click.option("--overlap", type=click.IntRange(0, 256), default=None,

@@ -33,7 +33,7 @@ def _short(text: str, width: int = 40) -> str:
               help="The tokens and their contextual vectors instead of one vector per text.")
 @click.option("--encoder", default=None,
               help="minilm, minilm-onnx, minilm-int8, or a tuned model name/path. "
-                   "[default: minilm, or the index's own]")
+                   "[default: minilm-int8, or the index's own]")
 @click.option("--index", "index_dir", type=click.Path(file_okay=False), default=None,
               help="Use the encoder this index was built with.")
 @json_option

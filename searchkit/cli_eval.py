@@ -37,7 +37,7 @@ method_option = click.option(
 @click.option("--index", "index_dir", type=click.Path(file_okay=False), default=None,
               help="Index directory for the corpus. "
                    "[default: <index home>/eval/NAME-ENCODER-SIZE-OVERLAP]")
-@click.option("--encoder", default=None, help="Encoder of the index. [default: minilm]")
+@click.option("--encoder", default=None, help="Encoder of the index. [default: minilm-int8]")
 @click.option("--chunk-size", type=click.IntRange(16, 512), default=None,
               help="Chunk size in tokens. [default: 256]")
 @click.option("--overlap", type=click.IntRange(0, 256), default=None,

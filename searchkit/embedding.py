@@ -54,7 +54,7 @@ def embed(texts: str | Sequence[str], query: bool = False, encoder: str | None =
         texts: one text or several.
         query: embed as queries (``encode_queries``) instead of documents
             (``encode_documents``, what the index stores for each chunk's text).
-        encoder: an encoder name (``minilm`` by default), tuned model name or path.
+        encoder: an encoder name (``minilm-int8``, the default for new indexes, when not given), tuned model name or path.
         index: use this index's own encoder (``encoder``, if also given, must match it).
         batch_size: texts per forward pass.
 

@@ -164,16 +164,40 @@ def best_spans(scores: np.ndarray, sentences: Sequence[Sentence], max_spans: int
     return sorted((sentences[i].start, sentences[i].end) for i in keep)
 
 
-def highlight_hits(encoder, query: str, hits: list, max_spans: int = 2) -> list:
-    """``hits`` with ``highlights`` set to their best-matching sentence spans (all the
-    hits' sentences embedded in one batch)."""
+def highlight_hits(encoder, query: str, hits: list, max_spans: int = 2,
+                   stored: dict[int, bytes] | None = None) -> list:
+    """``hits`` with ``highlights`` set to their best-matching sentence spans.
+
+    ``stored`` maps chunk ids to the sentence vectors made at index time
+    (:mod:`searchkit.sentence_vectors`); those hits are scored by a dot product with the
+    query vector. The sentences of the other hits are embedded, all in one batch."""
     import dataclasses
 
-    per_hit = [split_sentences(h.text) for h in hits]
+    stored = stored or {}
+    per_hit, dense = [], []
+    for h in hits:
+        blob = stored.get(h.chunk_id)
+        if blob is None:
+            per_hit.append(split_sentences(h.text))
+            dense.append(None)
+        else:
+            from .sentence_vectors import unpack
+
+            spans, vecs = unpack(blob, encoder.dim)
+            per_hit.append([Sentence(a, b, h.text[a:b]) for a, b in spans])
+            dense.append(vecs)
     flat = [s.text for ss in per_hit for s in ss]
     if not flat:
         return hits
-    scores = score_sentences(encoder, query, flat, idf=idf_table(flat))
+    idf = idf_table(flat)
+    qv = encoder.encode_query(query)
+    todo = [s.text for ss, d in zip(per_hit, dense) if d is None for s in ss]
+    embedded = iter(score_sentences(encoder, query, todo, lexical_weight=0, query_vector=qv)
+                    if todo else [])
+    cos: list[float] = []
+    for ss, d in zip(per_hit, dense):
+        cos.extend(d @ qv if d is not None else [next(embedded) for _ in ss])
+    scores = np.asarray(cos, dtype=np.float32) + LEXICAL_WEIGHT * lexical_overlap(query, flat, idf)
     out, pos = [], 0
     for h, ss in zip(hits, per_hit):
         sc = scores[pos:pos + len(ss)]

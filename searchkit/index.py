@@ -44,7 +44,7 @@ class Index(IndexWriter):
 
     # -- lifecycle ---------------------------------------------------------------------
     @classmethod
-    def create(cls, path: str | Path | None = None, encoder: str = "minilm",
+    def create(cls, path: str | Path | None = None, encoder: str | None = None,
                chunking: ChunkSettings | None = None, exist_ok: bool = True,
                vector_index: str | None = None) -> "Index":
         """Create an index directory (or open it if it exists and ``exist_ok``).
@@ -57,6 +57,9 @@ class Index(IndexWriter):
         Raises:
             EncoderMismatch: the existing index was built with another encoder.
         """
+        from .encoders import DEFAULT_ENCODER
+
+        encoder = encoder or DEFAULT_ENCODER
         path = Path(path) if path else default_index_path()
         recover_swap(path)
         if vector_index is not None:
@@ -156,6 +159,10 @@ class Index(IndexWriter):
             if enc.revision != self.manifest.encoder_revision:
                 log.warning("searchkit: %s; results may be slightly off until it is rebuilt",
                             self._revision_note(enc))
+            if self.manifest.encoder == "minilm":
+                log.warning("searchkit: index %s uses the torch encoder (minilm): each query "
+                            "loads torch; search index PATHS --index %s --encoder minilm-int8 "
+                            "--rebuild makes it faster", self.path, self.path)
             self._encoder = enc
         return self._encoder
 

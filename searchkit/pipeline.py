@@ -109,6 +109,10 @@ class _Encoding:
         import threading
 
         self._out = np.zeros((len(texts), encoder.dim), dtype=np.float32)
+        #: packed sentence vectors per text (searchkit.sentence_vectors), where the encoder
+        #: makes them while embedding; else None
+        self.sentences: list[bytes | None] | None = (
+            [None] * len(texts) if hasattr(encoder, "embed_with_sentences") else None)
         self._err: BaseException | None = None
         self._cancel = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True,
@@ -123,8 +127,13 @@ class _Encoding:
                 if self._cancel.is_set():
                     return
                 idx = order[start:start + batch_size]
-                self._out[idx] = encoder.encode_documents([texts[i] for i in idx],
-                                                          batch_size=batch_size)
+                batch = [texts[i] for i in idx]
+                if self.sentences is not None:
+                    self._out[idx], blobs = encoder.embed_with_sentences(batch)
+                    for i, b in zip(idx, blobs):
+                        self.sentences[i] = b
+                else:
+                    self._out[idx] = encoder.encode_documents(batch, batch_size=batch_size)
                 if progress:
                     progress(len(idx))
         except BaseException as e:
@@ -137,6 +146,10 @@ class _Encoding:
         if self._cancel.is_set():
             raise RuntimeError("encoding was cancelled")
         return self._out
+
+    def embedded(self) -> tuple[np.ndarray, list[bytes | None] | None]:
+        """``(vectors, sentence vectors or None)`` once done."""
+        return self.result(), self.sentences
 
     def cancel(self) -> None:
         self._cancel.set()

@@ -75,7 +75,8 @@ def search(idx: "Index", query: str, k: int = 10, method: str | None = None,
     if highlight and hits:
         from .highlight import highlight_hits
 
-        hits = highlight_hits(idx.encoder, query, hits)
+        stored = idx.store.sentence_vectors(idx.vector_key, [h.chunk_id for h in hits])
+        hits = highlight_hits(idx.encoder, query, hits, stored=stored)
     return hits
 
 

