@@ -14,9 +14,11 @@ variant alike:
 - ``default``: ``search query Q`` exactly as a user types it (default method, highlights);
 - ``hybrid``: ``search query Q --method hybrid --no-highlight`` (BM25 loaded from disk).
 
-Prints one JSON object: median wall seconds and median CPU seconds (user + sys of the
-child, less sensitive to a busy machine than wall time) of each variant, and each one's
-ratio to the baseline measured in the same run. Target: ``dense`` <= 1.5 x baseline.
+Prints one JSON object: median wall seconds, median CPU seconds (user + sys of the child,
+less sensitive to a busy machine than wall time) and the largest peak RSS of each variant,
+and each one's ratio to the baseline measured in the same run. Targets (issue #14):
+``default`` <= 2.0 x baseline on sample_corpus and on a 40k+ passage index alike;
+``dense`` <= 1.5 x; peak RSS of ``default`` <= 300 MiB.
 
 The index is ``--index`` if given, else ``--corpus`` (default: sample_corpus/) indexed
 with ``minilm-int8`` into a temporary folder first (the ONNX export is cached, see
@@ -36,7 +38,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -57,18 +58,19 @@ def search_cmd() -> list[str]:
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "searchkit"]
 
 
-def timed(cmd: list[str], env: dict) -> tuple[float, float]:
-    """Wall and CPU (user + sys) seconds of one child process."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+def timed(cmd: list[str], env: dict) -> tuple[float, float, float]:
+    """Wall and CPU (user + sys) seconds and peak RSS (MiB) of one child process."""
+    err = tempfile.TemporaryFile()
     t = time.perf_counter()
-    r = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                       text=True)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err)
+    _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if r.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed ({r.returncode}): {r.stderr[-2000:]}")
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        err.seek(0)
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}): "
+                         f"{err.read().decode(errors='replace')[-2000:]}")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 def queries(n: int) -> list[str]:
@@ -88,7 +90,7 @@ def queries(n: int) -> list[str]:
 def build_index(corpus: Path, where: Path, env: dict) -> Path:
     path = where / "idx"
     r = subprocess.run([*search_cmd(), "index", str(corpus), "--index", str(path),
-                        "--encoder", "minilm-int8", "-q"], env=env, capture_output=True,
+                        "-q"], env=env, capture_output=True,
                        text=True)
     if r.returncode not in (0, 3):
         raise SystemExit(f"indexing failed: {r.stderr[-2000:]}")
@@ -135,11 +137,13 @@ def main(argv: list[str] | None = None) -> dict:
         qs = queries(args.runs)
         walls: dict[str, list[float]] = {n: [] for n in names}
         cpus: dict[str, list[float]] = {n: [] for n in names}
+        rss: dict[str, float] = {n: 0.0 for n in names}
         for q in qs:
             for name in names:
-                w, c = timed(variants[name](q), env)
+                w, c, m = timed(variants[name](q), env)
                 walls[name].append(w)
                 cpus[name].append(c)
+                rss[name] = max(rss[name], m)
         med_w = {n: statistics.median(v) for n, v in walls.items()}
         med_c = {n: statistics.median(v) for n, v in cpus.items()}
         result = {
@@ -148,6 +152,7 @@ def main(argv: list[str] | None = None) -> dict:
             "bytecode_cache": "PYTHONDONTWRITEBYTECODE" not in env,
             "wall_s": {n: round(v, 4) for n, v in med_w.items()},
             "cpu_s": {n: round(v, 4) for n, v in med_c.items()},
+            "peak_rss_mib": {n: round(v, 1) for n, v in rss.items()},
         }
         if "baseline" in names:
             result["wall_ratio_to_baseline"] = {n: round(med_w[n] / med_w["baseline"], 3)
@@ -156,6 +161,10 @@ def main(argv: list[str] | None = None) -> dict:
                                                for n in names if n != "baseline"}
             if "dense" in names:
                 result["target_dense_le_1.5x"] = result["wall_ratio_to_baseline"]["dense"] <= 1.5
+            if "default" in names:
+                result["target_default_le_2.0x"] = (
+                    result["wall_ratio_to_baseline"]["default"] <= 2.0)
+                result["target_default_rss_le_300mib"] = rss["default"] <= 300
         print(json.dumps(result, indent=2))
         return result
     finally:

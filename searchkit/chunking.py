@@ -76,9 +76,18 @@ def chunk_text(
         if end < n:
             end = _best_cut(scores, i, end, budget)
         start_c, end_c = offs[i][0], offs[end - 1][1]
+        n_tokens = end - i + 2
+        if (i > 0 and scores[i] == 0) or (end < n and scores[end] == 0):
+            # a hard cut inside a word: its pieces re-tokenise differently on their own
+            # ("##ious" becomes "io", "##us"), so count the chunk's text as it will be read
+            n_tokens = len(tokenizer.encode(text[start_c:end_c]).ids)
+            while n_tokens > settings.max_tokens and end - 1 > i:
+                end -= 1
+                end_c = offs[end - 1][1]
+                n_tokens = len(tokenizer.encode(text[start_c:end_c]).ids)
         page = bisect.bisect_right(pages, start_c) if pages else None
         spans.append(ChunkSpan(
-            start=start_c, end=end_c, n_tokens=end - i + 2,
+            start=start_c, end=end_c, n_tokens=n_tokens,
             start_line=bisect.bisect_right(line_starts, start_c),
             end_line=bisect.bisect_right(line_starts, max(start_c, end_c - 1)),
             page=page,

@@ -436,7 +436,7 @@ def index_exists(path: Path) -> bool:
                     "SELECT 1 FROM manifest WHERE key = 'encoder'").fetchone():
                 return True
             return bool(tables - {"_migrations", "manifest", "documents", "chunks",
-                                  "embeddings", "sqlite_sequence"}) or (
+                                  "embeddings", "sentence_vectors", "sqlite_sequence"}) or (
                 "documents" in tables
                 and conn.execute("SELECT count(*) FROM documents").fetchone()[0] > 0)
         finally:

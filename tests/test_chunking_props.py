@@ -58,9 +58,9 @@ def test_chunk_properties(tokenizer, text, cs):
         assert chunk.strip()  # no empty chunk
         # the token limit, as counted while chunking and as the encoder will count it
         assert s.n_tokens <= cs.max_tokens
-        inside = [o for o in offs if s.start <= o[0] and o[1] <= s.end]
-        assert s.n_tokens == len(inside) + 2
-        assert len(tokenizer.encode(chunk).ids) <= cs.max_tokens, (chunk, s)
+        # as the encoder reads the chunk's text (a word cut by a hard cut re-tokenises
+        # differently on its own: "##ious" alone is "io", "##us")
+        assert s.n_tokens == len(tokenizer.encode(chunk).ids), (chunk, s)
         # line numbers
         assert s.start_line == line_of(text, s.start)
         assert s.end_line == line_of(text, s.end - 1)

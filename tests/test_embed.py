@@ -39,36 +39,36 @@ def test_document_and_query_sides_call_their_entry_points(minilm, monkeypatch):
         real = getattr(minilm, side)
         monkeypatch.setattr(minilm, side,
                             lambda texts, *a, _r=real, _s=side, **k: calls.append(_s) or _r(texts, *a, **k))
-    doc = searchkit.embed(TEXTS)
-    query = searchkit.embed(TEXTS, query=True)
+    doc = searchkit.embed(TEXTS, encoder="minilm")
+    query = searchkit.embed(TEXTS, query=True, encoder="minilm")
     assert calls == ["encode_documents", "encode_queries"]
     assert doc.shape == query.shape == (2, 384) and doc.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(doc, axis=1), 1, atol=1e-5)
     # MiniLM is symmetric: both sides give the same vectors
     np.testing.assert_allclose(doc, query, atol=1e-5)
-    assert searchkit.embed(TEXTS[0]).shape == (384,)
+    assert searchkit.embed(TEXTS[0], encoder="minilm").shape == (384,)
 
 
 def test_cli_sides_and_terminal_output(runner, minilm, monkeypatch):
     seen = []
     real = minilm.encode_queries
     monkeypatch.setattr(minilm, "encode_queries", lambda t, *a, **k: seen.append(t) or real(t, *a, **k))
-    r = runner.invoke(cli, ["embed", *TEXTS])
+    r = runner.invoke(cli, ["embed", "--encoder", "minilm", *TEXTS])
     assert r.exit_code == 0, r.output
     lines = r.output.splitlines()
     assert lines[0] == "2 x 384 float32, minilm, document side, L2-normalised"
     assert lines[1].startswith('"Rivers wear away their banks."  [')
     assert seen == []
-    r = runner.invoke(cli, ["embed", "--query", TEXTS[0]])
+    r = runner.invoke(cli, ["embed", "--encoder", "minilm", "--query", TEXTS[0]])
     assert r.exit_code == 0 and "query side" in r.output.splitlines()[0]
     assert seen == [[TEXTS[0]]]
 
 
 def test_token_vectors_shape(minilm, runner):
-    tokens, vecs = searchkit.token_vectors("a bank of the river")
+    tokens, vecs = searchkit.token_vectors("a bank of the river", encoder="minilm")
     assert tokens == ["a", "bank", "of", "the", "river"]
     assert vecs.shape == (5, 384) and vecs.dtype == np.float32
-    r = runner.invoke(cli, ["embed", "--tokens", "--json", "a bank of the river"])
+    r = runner.invoke(cli, ["embed", "--encoder", "minilm", "--tokens", "--json", "a bank of the river"])
     assert r.exit_code == 0, r.output
     data = json.loads(r.output)
     toks = data["texts"][0]["tokens"]
@@ -85,11 +85,12 @@ def test_embedding_equals_the_stored_vector(small_index):
         stored = np.stack([idx._load_vectors().reconstruct(cid) for cid, _, _ in rows])
         blobs = {h: np.frombuffer(b, dtype=np.float32) for h, b in idx.store.db.execute(
             "SELECT text_hash, vector FROM embeddings WHERE encoder = 'minilm'")}
-    mine = searchkit.embed([text for _, text, _ in rows])
+    mine = searchkit.embed([text for _, text, _ in rows], encoder="minilm")
     np.testing.assert_allclose(mine, stored, atol=1e-5)
     np.testing.assert_allclose(mine, np.stack([blobs[h] for _, _, h in rows]), atol=1e-5)
     # one at a time (no batch padding) gives the same vectors too
-    np.testing.assert_allclose(searchkit.embed(rows[0][1]), stored[0], atol=1e-5)
+    np.testing.assert_allclose(searchkit.embed(rows[0][1], encoder="minilm"), stored[0],
+                               atol=1e-5)
     np.testing.assert_allclose(searchkit.embed(rows[0][1], index=small_index), stored[0],
                                atol=1e-5)
 
@@ -97,12 +98,14 @@ def test_embedding_equals_the_stored_vector(small_index):
 def test_npy_round_trip(runner, tmp_path, minilm):
     texts = tmp_path / "texts.txt"
     texts.write_text("\n".join(TEXTS) + "\n\n")
-    r = runner.invoke(cli, ["embed", "--file", str(texts), "--npy", str(tmp_path / "v")])
+    r = runner.invoke(cli, ["embed", "--encoder", "minilm", "--file", str(texts), "--npy",
+                            str(tmp_path / "v")])
     assert r.exit_code == 0, r.output
     assert r.output == f"Wrote 2x384 float32 (minilm, document side) to {tmp_path / 'v.npy'}\n"
-    np.testing.assert_allclose(np.load(tmp_path / "v.npy"), searchkit.embed(TEXTS), atol=1e-6)
+    np.testing.assert_allclose(np.load(tmp_path / "v.npy"), searchkit.embed(TEXTS, encoder="minilm"),
+                               atol=1e-6)
 
-    r = runner.invoke(cli, ["embed", "--tokens", "a bank", "the river", "--npy",
+    r = runner.invoke(cli, ["embed", "--encoder", "minilm", "--tokens", "a bank", "the river", "--npy",
                             str(tmp_path / "t.npy")])
     assert r.exit_code == 0, r.output
     assert r.output == f"Wrote 4 token vectors x 384 (minilm) to {tmp_path / 't.npz'}\n"
@@ -111,7 +114,7 @@ def test_npy_round_trip(runner, tmp_path, minilm):
     assert list(z["text"]) == [0, 0, 1, 1]
     assert z["offsets"].tolist() == [[0, 1], [2, 6], [0, 3], [4, 9]]
     assert z["vectors"].shape == (4, 384)
-    np.testing.assert_allclose(z["vectors"][2:], searchkit.token_vectors("the river")[1],
+    np.testing.assert_allclose(z["vectors"][2:], searchkit.token_vectors("the river", encoder="minilm")[1],
                                atol=1e-5)
 
 

@@ -158,15 +158,14 @@ class OnnxEncoder(Encoder):
               f"cached in {final})", file=sys.stderr)
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=final.parent))
         try:
-            _export(self.model_dir, tmp / "opt.onnx")
             if self.quantize:
-                _quantize(tmp / "opt.onnx", tmp / "model.onnx")
-                for name in ("opt.onnx", "opt.onnx.data"):
+                _export(self.model_dir, tmp / "fp32.onnx")
+                _quantize(tmp / "fp32.onnx", tmp / "model.onnx")
+                for name in ("fp32.onnx", "fp32.onnx.data"):
                     (tmp / name).unlink(missing_ok=True)
+                _externalize(tmp / "model.onnx")
             else:
-                (tmp / "opt.onnx").rename(tmp / "model.onnx")
-                (tmp / "opt.onnx.data").unlink(missing_ok=True)
-            _externalize(tmp / "model.onnx")
+                _export(self.model_dir, tmp / "model.onnx")  # weights in model.onnx.data
             (tmp / "options.json").write_text(json.dumps(opts, indent=2, sort_keys=True))
             tmp.chmod(0o755)  # mkdtemp's 0700 would hide a shared cache from other users
             EXPORTS += 1
@@ -286,6 +285,8 @@ def _export(model_dir: Path, out: Path) -> None:
 
     onnx.save_model(build_bert(model_dir), str(out), save_as_external_data=True,
                     all_tensors_to_one_file=True, location=out.name + ".data", size_threshold=1024)
+    for f in (out, out.with_name(out.name + ".data")):
+        f.chmod(0o644)
 
 
 def _externalize(path: Path) -> None:
