@@ -26,6 +26,7 @@ LAZY_COMMANDS = {
     "senses": "searchkit.cli_senses:senses_cmd",
     "embed": "searchkit.cli_embed:embed_cmd",
     "tune": "searchkit.cli_embed:tune_cmd",
+    "formats": "searchkit.cli_formats:formats_cmd",
 }
 
 
