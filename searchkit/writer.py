@@ -277,7 +277,8 @@ class IndexWriter:
         from .chunking import chunk_text
         from .readers import heading_path
 
-        spans = chunk_text(doc.text, self.encoder.tokenizer, self.chunk_settings, doc.pages)
+        spans = chunk_text(doc.text, self.encoder.tokenizer, self.chunk_settings, doc.pages,
+                           getattr(doc, "breaks", None))
         chunks = []
         for i, s in enumerate(spans):
             t = doc.text[s.start:s.end]

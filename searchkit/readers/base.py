@@ -32,6 +32,9 @@ class Extracted:
             the reader's own when the reader leaves it ``None``.
         metadata: document metadata the format carries (an e-mail's subject, from, date);
             stored with the document, where metadata filters see it.
+        breaks: offsets no chunk runs across: where each slide, cell, message or chapter
+            starts (each is read alone), or each heading (a section); elsewhere chunks run
+            on across units (PDF pages, paragraphs) and a chunk's unit is the one it starts in.
     """
 
     text: str
@@ -41,6 +44,7 @@ class Extracted:
     headings: list[tuple[int, int, str]] = field(default_factory=list)
     unit: str | None = None
     metadata: dict = field(default_factory=dict)
+    breaks: list[int] | None = None
 
 
 @dataclass(frozen=True)
@@ -87,11 +91,14 @@ class Reader:
         return out
 
     def __call__(self, data: bytes) -> Extracted:
-        missing = self.missing()
-        if missing:
+        try:
+            return self.read(data)
+        except ImportError as e:  # readers import their packages once the file looks right
+            missing = self.missing()
+            if not missing:
+                raise
             raise ReadError(f"needs package {', '.join(missing)} "
-                            f"(pip install {' '.join(missing)})")
-        return self.read(data)
+                            f"(pip install {' '.join(missing)})") from e
 
 
 def decode(data: bytes) -> str:
@@ -153,3 +160,10 @@ def join_units(parts: list[str]) -> tuple[str, list[int]]:
             text.append(t)
             pos += len(t) + 2
     return "\n\n".join(text), pages
+
+
+def section_breaks(pages: list[int], headings: list[tuple[int, int, str]]) -> list[int]:
+    """Where a heading starts a section, as chunk breaks; a heading right after another (a
+    title, then the first heading) stays with it, so no chunk is a heading alone."""
+    starts = {h[0] for h in headings}
+    return [p for k, p in enumerate(pages) if k and p in starts and pages[k - 1] not in starts]

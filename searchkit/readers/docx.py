@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import re
 
-from .base import Extracted, broken, join_units, open_zip
+from .base import Extracted, broken, join_units, open_zip, section_breaks
 
 EXTENSIONS = (".docx",)
 UNIT = "paragraph"
@@ -37,7 +37,8 @@ def read(data: bytes) -> Extracted:
     headings = [(pages[i], lvl, parts[i]) for i, lvl in enumerate(levels) if lvl is not None]
     if title is None and headings:
         title = min(headings, key=lambda h: h[1])[2]
-    return Extracted(text=text, title=title, format="docx", pages=pages, headings=headings)
+    return Extracted(text=text, title=title, format="docx", pages=pages, headings=headings,
+                     breaks=section_breaks(pages, headings))
 
 
 def _level(paragraph) -> int | None:

@@ -54,7 +54,8 @@ def read(data: bytes) -> Extracted:
         title = (t.text or "").strip() or None if t is not None else None
     text, pages = join_units(parts)
     headings = [(pages[i], 1, label) for i, label in enumerate(labels) if label]
-    return Extracted(text=text, title=title, format="epub", pages=pages, headings=headings)
+    return Extracted(text=text, title=title, format="epub", pages=pages, headings=headings,
+                     breaks=pages)
 
 
 def _refuse_drm(z, chapters: set[str]) -> None:

@@ -45,7 +45,8 @@ def read(data: bytes) -> Extracted:
     headings = [h for i, p in enumerate(parts) if kinds[i] == "markdown"
                 for h in headings_of(p, pages[i])]
     title = next((h[2] for h in headings if h[1] == 1), headings[0][2] if headings else None)
-    return Extracted(text=text, title=title, format="ipynb", pages=pages, headings=headings)
+    return Extracted(text=text, title=title, format="ipynb", pages=pages, headings=headings,
+                     breaks=pages)
 
 
 def _joined(value) -> str:

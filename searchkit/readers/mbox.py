@@ -29,4 +29,5 @@ def read(data: bytes) -> Extracted:
         parts.append(text)
         headings.extend(heads)
         pos += len(text) + 2
-    return Extracted(text="\n\n".join(parts), format="mbox", pages=pages, headings=headings)
+    return Extracted(text="\n\n".join(parts), format="mbox", pages=pages, headings=headings,
+                     breaks=pages)

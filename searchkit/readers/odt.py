@@ -3,10 +3,11 @@ or heading with text (a table is one), headings from ``text:h`` outline levels."
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 
 from ..errors import ReadError
-from .base import Extracted, broken, join_units, open_zip
+from .base import Extracted, broken, join_units, open_zip, section_breaks
 
 EXTENSIONS = (".odt",)
 UNIT = "paragraph"
@@ -43,7 +44,8 @@ def read(data: bytes) -> Extracted:
     headings = [(pages[i], lvl, t) for i, (t, lvl) in enumerate(blocks) if lvl is not None]
     if title is None and headings:
         title = min(headings, key=lambda h: h[1])[2]
-    return Extracted(text=text, title=title, format="odt", pages=pages, headings=headings)
+    return Extracted(text=text, title=title, format="odt", pages=pages, headings=headings,
+                     breaks=section_breaks(pages, headings))
 
 
 def _blocks(el: ET.Element, out: list[tuple[str, int | None]]) -> None:
@@ -66,7 +68,9 @@ def _blocks(el: ET.Element, out: list[tuple[str, int | None]]) -> None:
 
 
 def _inline(el: ET.Element) -> str:
-    out = [el.text or ""]
+    # ODF collapses white space in the XML as HTML does; text:s, text:tab and
+    # text:line-break are the spaces and breaks a writer typed
+    out = [_ws(el.text)]
     for child in el:
         tag = child.tag
         if tag == _T + "s":
@@ -78,8 +82,12 @@ def _inline(el: ET.Element) -> str:
         elif tag == _T + "note-citation":
             pass
         elif tag in (_T + "p", _T + "h"):  # a note's or frame's own paragraphs
-            out.append(" " + _inline(child) + " ")
+            out.append(" " + _inline(child).strip() + " ")
         else:
             out.append(_inline(child))
-        out.append(child.tail or "")
+        out.append(_ws(child.tail))
     return "".join(out)
+
+
+def _ws(text: str | None) -> str:
+    return re.sub(r"[ \t\r\n]+", " ", text) if text else ""

@@ -34,7 +34,8 @@ def read(data: bytes) -> Extracted:
     headings = [(pages[i], 1, t) for i, t in enumerate(titles) if t and parts[i]]
     if deck_title is None and headings:
         deck_title = headings[0][2]
-    return Extracted(text=text, title=deck_title, format="pptx", pages=pages, headings=headings)
+    return Extracted(text=text, title=deck_title, format="pptx", pages=pages, headings=headings,
+                     breaks=pages)
 
 
 def _clean(text: str) -> str:

@@ -173,7 +173,8 @@ class MetaStore:
             part = ids[start : start + 900]
             q = ",".join("?" * len(part))
             for r in self.db.query(
-                f"SELECT c.*, d.path, d.title, d.format, d.mtime, d.metadata AS doc_metadata, {unit} "
+                f"SELECT c.*, d.path, d.title, d.format, d.mtime, d.metadata AS doc_metadata, "
+                f"{unit} "
                 f"FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE c.id IN ({q})", part):
                 out[r["id"]] = r
         return out
