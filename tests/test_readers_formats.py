@@ -205,6 +205,7 @@ def eml_bytes() -> bytes:
                      filename="report.docx")
     m.add_attachment(b"PK\x03\x04 not really", maintype="application", subtype="zip",
                      filename="photos.zip")
+    m.add_attachment(email_message("Ferry strike", "No ferries run on Friday."))
     return m.as_bytes()
 
 
@@ -299,8 +300,12 @@ def test_eml_headers_body_metadata_and_attachments():
     assert "Attachment: packing.md\n\n# Packing list" in d.text  # through the Markdown reader
     assert "Next summer we paddle down the Tessel gorge." in d.text  # the .docx attachment
     assert "Attachment: photos.zip" in d.text and "not really" not in d.text
+    assert "Attachment: Ferry strike.eml\n\nSubject: Ferry strike\n" in d.text  # a forward
+    assert "No ferries run on Friday." in d.text
     assert heading_path(d.headings, d.text.index("Tessel")) == \
         "Budget for the canoe trip > report.docx"
+    for pos, level, name in d.headings:  # each heading's offset is where it is
+        assert d.text[pos:].startswith("Subject: " if level == 1 else f"Attachment: {name}")
 
 
 def test_eml_html_only_body():
@@ -319,6 +324,8 @@ def test_mbox_one_unit_per_message(tmp_path):
     assert "From the lighthouse we saw seals" in d.text and ">From the" not in d.text
     assert heading_path(d.headings, d.text.index("seals")) == "Lighthouse visit"
     assert _unit_of(d, "Private matter") == 3  # encrypted: its headers only
+    assert [d.text[p:].split("\n", 1)[0] for p in d.pages] == [
+        "Subject: Ferry times", "Subject: Lighthouse visit", "Subject: Private matter"]
 
 
 # -- bad files -------------------------------------------------------------------------

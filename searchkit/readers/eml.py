@@ -62,7 +62,7 @@ def message_text(msg: EmailMessage, offset: int = 0) -> tuple[str, list[tuple[in
     with offsets counted from ``offset``."""
     head = "\n".join(f"{k}: {v}" for k in ("Subject", "From", "To", "Date")
                      if (v := header(msg, k)))
-    parts = [head]
+    parts = [head]  # kept even when empty: the offsets below count it
     subject = header(msg, "Subject")
     headings = [(offset, 1, subject)] if subject else []
     if encrypted(msg):
@@ -72,12 +72,12 @@ def message_text(msg: EmailMessage, offset: int = 0) -> tuple[str, list[tuple[in
     if body:
         parts.append(body)
         pos += len(body) + 2
-    for name, text in _attachments(msg, body):
+    for name, text in _attachments(msg):
         chunk = f"Attachment: {name}\n\n{text}" if text else f"Attachment: {name}"
         headings.append((pos, 2, name))
         parts.append(chunk)
         pos += len(chunk) + 2
-    return "\n\n".join(p for p in parts if p), headings
+    return "\n\n".join(parts), headings
 
 
 def _body_part(msg: EmailMessage):
@@ -102,13 +102,19 @@ def _body(msg: EmailMessage) -> str:
     return content.strip()
 
 
-def _attachments(msg: EmailMessage, body: str):
-    """``(file name, text)`` of each attachment; the text is "" when no reader takes it."""
+def _attachments(msg: EmailMessage):
+    """``(file name, text)`` of each attachment; the text is "" when no reader takes it. An
+    attached message (a forward) is read as a message."""
     from . import read_bytes, supported
 
     body_part = _body_part(msg)
-    for part in msg.walk():
-        if part.is_multipart() or part is body_part:
+    for part in _leaves(msg):
+        if part is body_part:
+            continue
+        if part.get_content_type() == "message/rfc822" and part.get_payload():
+            inner = part.get_payload()[0]
+            name = part.get_filename() or f"{header(inner, 'Subject') or 'message'}.eml"
+            yield name, message_text(inner)[0].strip()
             continue
         name = part.get_filename()
         if not name:
@@ -121,3 +127,12 @@ def _attachments(msg: EmailMessage, body: str):
             except Exception:  # an attachment it cannot read leaves the message readable
                 text = ""
         yield path, text.strip()
+
+
+def _leaves(part):
+    """The parts that are not containers, an attached message counting as one."""
+    if part.get_content_type() == "message/rfc822" or not part.is_multipart():
+        yield part
+        return
+    for inner in part.get_payload():
+        yield from _leaves(inner)

@@ -21,9 +21,8 @@ def read(data: bytes) -> Extracted:
         raise ReadError("not an mbox file (it does not start with a 'From ' line)")
     if b"\x00" in data[:8192]:
         raise ReadError("binary file")
-    raws = [r for r in _FROM_LINE.split(data)[1:]]
     parts, pages, headings, pos = [], [], [], 0
-    for raw in raws:
+    for raw in _FROM_LINE.split(data)[1:]:
         text, heads = message_text(parse(_QUOTED_FROM.sub(rb"\1", raw)), pos)
         pages.append(pos)
         parts.append(text)
