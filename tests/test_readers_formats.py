@@ -628,3 +628,9 @@ def test_search_formats_lists_every_reader_and_package():
     assert [ln.split()[:2] for ln in text if ln.startswith(("docx ", "epub ", "pptx "))] == [
         ["docx", "paragraph"], ["epub", "chapter"], ["pptx", "slide"]]
     assert "Optional packages (pip install 'searchkit[formats]' installs them all):" in text
+
+
+def test_search_formats_help_has_examples():
+    r = CliRunner().invoke(cli, ["formats", "--help"])
+    assert r.exit_code == 0
+    assert "Usage: " in r.output and "search formats --json" in r.output

@@ -32,7 +32,7 @@ READERS: dict[str, Callable[[bytes], Extracted]] = {}
 PLUGIN_ERRORS: list[str] = []
 
 _plugins_loaded = False
-_lock = threading.Lock()
+_lock = threading.RLock()  # a plugin may call back into the registry as it loads
 
 
 def register(reader: Reader) -> None:
