@@ -23,7 +23,8 @@ def read(data: bytes) -> Extracted:
         for slide in deck.slides:
             title_shape = slide.shapes.title
             title = _clean(title_shape.text_frame.text) if title_shape is not None else ""
-            texts = [title] + [t for shape in slide.shapes if shape is not title_shape
+            title_id = title_shape.shape_id if title_shape is not None else None
+            texts = [title] + [t for shape in slide.shapes if shape.shape_id != title_id
                                for t in _shape_texts(shape)]
             if slide.has_notes_slide and slide.notes_slide.notes_text_frame is not None:
                 texts.append(_clean(slide.notes_slide.notes_text_frame.text))
