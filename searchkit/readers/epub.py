@@ -1,5 +1,5 @@
 """EPUB from its zip and XML, no extra package: one unit per chapter (a spine document with
-text), titled by the table of contents, else the chapter's own heading."""
+text), titled by the table of contents, else by the chapter's own <title> or <h1>."""
 
 from __future__ import annotations
 

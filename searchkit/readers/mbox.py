@@ -1,5 +1,6 @@
 """A mailbox (.mbox) through the standard library: one unit per message, each read as an
-.eml is; the subject heads each message."""
+.eml is (an encrypted one by its headers alone); the subject heads each message. Messages
+start at each "From " line, as Python's ``mailbox.mbox`` splits them."""
 
 from __future__ import annotations
 
