@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import io
-import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from ..errors import ReadError
+
+if TYPE_CHECKING:
+    import zipfile
 
 #: A zip-based document that would unpack to more than this is refused (a zip bomb).
 MAX_UNPACKED = 512 * 1024 * 1024
@@ -127,11 +128,14 @@ def broken(kind: str) -> Iterator[None]:
         raise ReadError(f"broken {kind} ({type(e).__name__}: {str(e)[:80]})") from e
 
 
-def open_zip(data: bytes, kind: str, needs: str) -> zipfile.ZipFile:
+def open_zip(data: bytes, kind: str, needs: str) -> "zipfile.ZipFile":
     """``data`` as a zip archive holding the member ``needs`` (a ``kind`` file such as
     ``.docx``), else a :class:`ReadError` saying what it is instead: password-protected
     (Office encrypts into a compound file), not a zip, truncated, another format, or a zip
     that would unpack to more than :data:`MAX_UNPACKED`."""
+    import io
+    import zipfile
+
     if data[:8] == _OLE:
         if _ENCRYPTED_PACKAGE in data:
             raise ReadError(f"password-protected {kind} file")

@@ -4,13 +4,14 @@ head the text (subject, from and date are the document's metadata too), then the
 
 from __future__ import annotations
 
-import email
-import email.policy
-from email.message import EmailMessage
 from pathlib import PurePath
+from typing import TYPE_CHECKING
 
 from ..errors import ReadError
 from .base import Extracted
+
+if TYPE_CHECKING:  # the email package loads when a message is read
+    from email.message import EmailMessage
 
 EXTENSIONS = (".eml",)
 
@@ -32,6 +33,9 @@ def read(data: bytes) -> Extracted:
 
 
 def parse(data: bytes) -> EmailMessage:
+    import email
+    import email.policy
+
     return email.message_from_bytes(data, policy=email.policy.default)
 
 
@@ -48,6 +52,8 @@ def header(msg: EmailMessage, name: str) -> str | None:
 
 
 def metadata(msg: EmailMessage) -> dict:
+    import email.utils
+
     out = {k: header(msg, k) for k in ("subject", "from", "date")}
     try:
         when = email.utils.parsedate_to_datetime(out["date"]) if out["date"] else None
