@@ -434,7 +434,8 @@ def choose(c: Candidates, w: Weights = DEFAULT_WEIGHTS) -> Answer:
     a, b = _merge(c, scores, best, w.merge_margin)
     text = " ".join(hit.text[a:b].split())
     line = hit.start_line + hit.text.count("\n", 0, a)
-    citation = f"{hit.path}#page={hit.page}" if hit.page is not None else f"{hit.path}:{line}"
+    citation = (f"{hit.path}#{hit.unit or 'page'}={hit.page}" if hit.page is not None
+                else f"{hit.path}:{line}")
     hit = dataclasses.replace(hit, highlights=[(a, b)])
     return Answer(c.question, True, round(conf, 4), w.threshold, text=text,
                   citation=citation, path=hit.path, line=line, page=hit.page,

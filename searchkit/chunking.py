@@ -58,10 +58,14 @@ def chunk_text(
     tokenizer,
     settings: ChunkSettings = ChunkSettings(),
     pages: list[int] | None = None,
+    breaks: list[int] | None = None,
 ) -> list[ChunkSpan]:
     """Split ``text`` into chunks of at most ``settings.max_tokens`` tokens (special tokens
     included). Consecutive chunks overlap by up to ``settings.overlap`` tokens, starting the
-    overlap at a sentence or word boundary. Text with no tokens yields no chunks."""
+    overlap at a sentence or word boundary. Text with no tokens yields no chunks. No chunk
+    runs across an offset in ``breaks`` (a new slide, cell, message, section ...)."""
+    if breaks:
+        return _chunk_segments(text, tokenizer, settings, pages, breaks)
     offs = _token_offsets(text, tokenizer)
     if not offs:
         return []
@@ -96,6 +100,19 @@ def chunk_text(
             break
         i = _next_start(scores, i, end, settings.overlap)
     return spans
+
+
+def _chunk_segments(text, tokenizer, settings, pages, breaks: list[int]) -> list[ChunkSpan]:
+    out = []
+    cuts = sorted({0, len(text), *(b for b in breaks if 0 < b < len(text))})
+    for a, b in zip(cuts, cuts[1:]):
+        lines = text.count("\n", 0, a)
+        for s in chunk_text(text[a:b], tokenizer, settings):
+            start = s.start + a
+            out.append(ChunkSpan(start, s.end + a, s.n_tokens, s.start_line + lines,
+                                 s.end_line + lines,
+                                 page=bisect.bisect_right(pages, start) if pages else None))
+    return out
 
 
 def _best_cut(scores: list[int], i: int, end: int, budget: int) -> int:

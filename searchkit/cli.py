@@ -26,6 +26,7 @@ LAZY_COMMANDS = {
     "senses": "searchkit.cli_senses:senses_cmd",
     "embed": "searchkit.cli_embed:embed_cmd",
     "tune": "searchkit.cli_embed:tune_cmd",
+    "formats": "searchkit.cli_formats:formats_cmd",
 }
 
 
@@ -167,8 +168,8 @@ def index_cmd(paths, index_dir, include, exclude, encoder, chunk_size, overlap, 
               dry_run, rebuild, max_file_mb, verbose, quiet, as_json):
     """Index (or re-sync) the documents under PATHS.
 
-    Reads .txt .md .rst .html .pdf and common source files, recursively (hidden folders
-    skipped). Re-running syncs the given PATHS only: new and changed files (by content) are
+    Reads .txt .md .rst .html .pdf .docx .odt .epub .ipynb .eml .mbox .pptx and common
+    source files (`search formats` lists them), recursively (hidden folders skipped). Re-running syncs the given PATHS only: new and changed files (by content) are
     indexed, only chunk text the index has not embedded before is sent to the encoder, moved
     files keep their vectors and deleted files leave the index; documents indexed from other
     paths are untouched. Files that cannot be indexed (binary, empty, too large, broken or

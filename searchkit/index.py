@@ -325,7 +325,7 @@ class Index(IndexWriter):
                             title=r["title"], text=r["text"], start_char=r["start_char"],
                             end_char=r["end_char"], start_line=r["start_line"],
                             end_line=r["end_line"], page=r["page"], heading=r["heading"],
-                            method=method))
+                            method=method, unit=r.get("unit")))
         return hits
 
     def stats(self) -> dict:

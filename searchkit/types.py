@@ -24,6 +24,7 @@ class Hit:
     heading: str | None = None
     method: str = "dense"
     highlights: list[tuple[int, int]] = field(default_factory=list)  # spans in ``text``
+    unit: str | None = None  # what ``page`` counts: page, slide, cell, message, chapter ...
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -35,9 +36,10 @@ class Hit:
 
     @property
     def location(self) -> str:
-        """``path:line`` (``path#page=N`` for PDF pages)."""
+        """``path:line``; ``path#UNIT=N`` in documents of units (``#page=3`` of a PDF,
+        ``#slide=2``, ``#cell=5``, ``#message=4``, ``#chapter=1``, ``#paragraph=12``)."""
         if self.page is not None:
-            return f"{self.path}#page={self.page}"
+            return f"{self.path}#{self.unit or 'page'}={self.page}"
         if self.start_line == self.end_line:
             return f"{self.path}:{self.start_line}"
         return f"{self.path}:{self.start_line}-{self.end_line}"

@@ -277,7 +277,8 @@ class IndexWriter:
         from .chunking import chunk_text
         from .readers import heading_path
 
-        spans = chunk_text(doc.text, self.encoder.tokenizer, self.chunk_settings, doc.pages)
+        spans = chunk_text(doc.text, self.encoder.tokenizer, self.chunk_settings, doc.pages,
+                           getattr(doc, "breaks", None))
         chunks = []
         for i, s in enumerate(spans):
             t = doc.text[s.start:s.end]
@@ -287,9 +288,11 @@ class IndexWriter:
                            "page": s.page, "n_tokens": s.n_tokens,
                            "heading": heading_path(doc.headings, s.start) if doc.headings
                            else None})
+        metadata = {**getattr(doc, "metadata", {}), **(metadata or {})}
         row = {"path": key, "title": doc.title, "format": doc.format, **stat,
                "n_chars": len(doc.text), "n_chunks": len(chunks),
-               "metadata": json.dumps(metadata) if metadata else None}
+               "metadata": json.dumps(metadata) if metadata else None,
+               "unit": getattr(doc, "unit", None) if doc.pages is not None else None}
         return _Pending(key, row, chunks)
 
     def _apply_renames(self, renames) -> None:

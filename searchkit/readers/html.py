@@ -6,6 +6,8 @@ import re
 
 from .base import Extracted, decode
 
+EXTENSIONS = (".html", ".htm", ".xhtml")
+
 _BLOCKS = {"p", "div", "section", "article", "li", "tr", "br", "h1", "h2", "h3", "h4", "h5",
            "h6", "pre", "blockquote", "dd", "dt", "table", "ul", "ol", "header", "footer",
            "main", "nav", "aside", "figcaption", "td", "th"}
@@ -29,3 +31,6 @@ def read_html(data: bytes) -> Extracted:
         h1 = soup.find("h1")
         title = h1.get_text(" ", strip=True) if h1 else None
     return Extracted(text=text, title=title or None, format="html")
+
+
+read = read_html

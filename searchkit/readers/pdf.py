@@ -8,6 +8,9 @@ import logging
 from ..errors import ReadError
 from .base import Extracted
 
+EXTENSIONS = (".pdf",)
+UNIT = "page"
+
 
 def read_pdf(data: bytes) -> Extracted:
     from pypdf import PdfReader
@@ -41,3 +44,6 @@ def read_pdf(data: bytes) -> Extracted:
         raise ReadError("PDF has no extractable text (scanned?)")
     return Extracted(text=text, title=str(title).strip() or None if title else None,
                      format="pdf", pages=pages)
+
+
+read = read_pdf

@@ -53,7 +53,14 @@ def m001_initial(db: "sqlite_utils.Database") -> None:
 
 
 @migration
-def m002_sentence_vectors(db: "sqlite_utils.Database") -> None:
+def m002_document_unit(db: "sqlite_utils.Database") -> None:
+    # What a chunk's ``page`` counts in this document (page, slide, cell, message ...);
+    # NULL in indexes written before it: there ``page`` is a PDF page.
+    db.execute("ALTER TABLE documents ADD COLUMN unit TEXT")
+
+
+@migration
+def m004_sentence_vectors(db: "sqlite_utils.Database") -> None:
     # Highlight vectors of each chunk's sentences (searchkit.sentence_vectors), keyed like
     # the embedding cache so that moved or re-synced chunks keep them.
     db.execute("""CREATE TABLE sentence_vectors (
@@ -169,14 +176,23 @@ class MetaStore:
     def chunks_by_ids(self, ids: Iterable[int]) -> dict[int, dict]:
         ids = [int(i) for i in ids]
         out: dict[int, dict] = {}
+        # an index opened read-only is not migrated: one from before m002 has no unit
+        unit = "d.unit" if self._has_unit() else "NULL AS unit"
         for start in range(0, len(ids), 900):
             part = ids[start : start + 900]
             q = ",".join("?" * len(part))
             for r in self.db.query(
-                f"SELECT c.*, d.path, d.title, d.format, d.mtime, d.metadata AS doc_metadata "
+                f"SELECT c.*, d.path, d.title, d.format, d.mtime, d.metadata AS doc_metadata, "
+                f"{unit} "
                 f"FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE c.id IN ({q})", part):
                 out[r["id"]] = r
         return out
+
+    def _has_unit(self) -> bool:
+        if getattr(self, "_unit_column", None) is None:
+            self._unit_column = any(r[1] == "unit" for r in
+                                    self.db.execute("PRAGMA table_info(documents)"))
+        return self._unit_column
 
     def doc_ids_of_chunks(self, ids: Iterable[int]) -> dict[int, int]:
         ids = [int(i) for i in ids]
