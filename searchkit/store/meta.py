@@ -63,7 +63,7 @@ def m002_document_unit(db: "sqlite_utils.Database") -> None:
 def m004_sentence_vectors(db: "sqlite_utils.Database") -> None:
     # Highlight vectors of each chunk's sentences (searchkit.sentence_vectors), keyed like
     # the embedding cache so that moved or re-synced chunks keep them.
-    db.execute("""CREATE TABLE sentence_vectors (
+    db.execute("""CREATE TABLE IF NOT EXISTS sentence_vectors (
         encoder TEXT NOT NULL, text_hash TEXT NOT NULL, data BLOB NOT NULL,
         PRIMARY KEY (encoder, text_hash)) WITHOUT ROWID""")
 
