@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .highlight import Sentence, split_sentences, words
+from .highlight import Sentence, is_heading, is_statement, split_sentences, words
 from .types import Answer, Hit
 
 if TYPE_CHECKING:
@@ -113,7 +113,6 @@ _ASKS_TIME = re.compile(r"^\s*when\b|\b(?:what|which) (?:year|time|day|month|dat
                         r"\bopening (?:hours|times)\b", re.I)
 _HAS_QUANTITY = re.compile(rf"\d|\b(?:{_NUMBER_WORDS})\b", re.I)
 _HAS_TIME = re.compile(rf"\b1\d{{3}}\b|\b20\d\d\b|\d|\b(?:{_MONTHS})\b", re.I)
-_STATEMENT_END = re.compile(r"[.!?][\"'\u201d\u2019)\]]*$")
 
 
 # The unit a quantity question expects: (what the question says, what an answer holds).
@@ -190,25 +189,6 @@ def answer_type_match(question: str, sentence: str) -> float:
     return 0.0
 
 
-def is_statement(sentence: str) -> bool:
-    """A sentence that can answer: it ends like one, or is long enough to be one. Titles,
-    headings and short list items are context, not answers."""
-    if sentence.rstrip().endswith("?"):
-        return False
-    return bool(_STATEMENT_END.search(sentence)) or len(sentence.split()) >= 8
-
-
-def is_heading(text: str, s: Sentence) -> bool:
-    """A line of its own, without a closing mark, followed by a blank line: a plain-text
-    heading ("CANOE TRIP LOG - Three days on the Tessel River"), however many words it has."""
-    if _STATEMENT_END.search(s.text) or len(s.text.split()) >= 16:
-        return False
-    line_start = s.start == 0 or text[:s.start].rstrip(" \t").endswith("\n")
-    after = text[s.end:]
-    blank_after = re.match(r"[ \t]*\n[ \t]*\n", after) is not None
-    return line_start and blank_after
-
-
 # A sentence opening with one of these leans on the one before it.
 _CONTINUES = re.compile(
     r"^(?:it|its|this|that|these|those|they|their|them|he|his|she|her|there|then|but|so|"
@@ -242,10 +222,14 @@ class Candidates:
         """cos(question, sentence) plus the terms weighted by ``t``."""
         s = (self.dense + t.chunk * self.chunk + t.answer_type * self.types
              + t.answer_unit * self.units + t.novelty * self.novelty)
-        if self.context is not None:
+        if self.hit_bm25 is not None:
             top = float(self.hit_bm25.max()) if len(self.hit_bm25) else 0.0
             bm25 = self.hit_bm25[self.hit_of] / top if top > 0 else 0.0
-            s = s + t.context * self.context + t.bm25 * bm25
+            s = s + t.bm25 * bm25
+        if t.context:
+            if self.context is None:
+                raise ValueError("these candidates were gathered without context vectors")
+            s = s + t.context * self.context
         return s
 
     def scores(self, w: Weights) -> np.ndarray:
@@ -345,10 +329,10 @@ def _rankings(idx: "Index", question: str, qv: np.ndarray, allowed: np.ndarray |
 
 
 def gather(idx: "Index", question: str, allowed: np.ndarray | None = None,
-           n_chunks: int = CANDIDATE_CHUNKS) -> Candidates:
+           n_chunks: int = CANDIDATE_CHUNKS, context: bool = True) -> Candidates:
     """Retrieve candidate chunks (dense + BM25, fused) and embed their sentences once, alone
-    and in context. A sentence that overlapping chunks share is kept once, in the chunk that
-    ranked higher."""
+    and (with ``context``) in context. A sentence that overlapping chunks share is kept
+    once, in the chunk that ranked higher."""
     enc = idx.encoder
     qv = enc.encode_query(question)
     ranked, dense_of, bm25_of = _rankings(idx, question, qv, allowed, n_chunks)
@@ -379,15 +363,16 @@ def gather(idx: "Index", question: str, allowed: np.ndarray | None = None,
     hit_of = np.asarray(hit_of, dtype=np.int64)
     texts = [s.text for s in sents]
     if texts:
-        both = _embed(idx, texts + ctx) @ qv
-        dense, context = both[:len(texts)], both[len(texts):]
+        both = _embed(idx, texts + (ctx if context else [])) @ qv
+        dense, in_context = both[:len(texts)], both[len(texts):]
         lex = _coverage(q, texts)
         chunk = hit_dense[hit_of]
     else:
-        dense = context = lex = chunk = np.zeros(0, dtype=np.float32)
+        dense = in_context = lex = chunk = np.zeros(0, dtype=np.float32)
     cover = _coverage(q, [f"{h.title or ''} {h.text}" for h in hits])
     return Candidates(question, hits, sents, hit_of, dense.astype(np.float32), chunk, lex,
-                      context=context.astype(np.float32), hit_dense=hit_dense,
+                      context=in_context.astype(np.float32) if context else None,
+                      hit_dense=hit_dense,
                       hit_bm25=hit_bm25, hit_rank=np.arange(len(hits)), doc_rank=doc_rank,
                       hit_cover=cover, q_idf=float(sum(q.values())),
                       q_unseen=float(sum(v for w, v in q.items() if w not in idf)))
@@ -433,11 +418,10 @@ def choose(c: Candidates, w: Weights = DEFAULT_WEIGHTS) -> Answer:
         return Answer(c.question, False, round(conf, 4), w.threshold, supporting=supporting)
     a, b = _merge(c, scores, best, w.merge_margin)
     text = " ".join(hit.text[a:b].split())
-    line = hit.start_line + hit.text.count("\n", 0, a)
-    citation = f"{hit.path}#page={hit.page}" if hit.page is not None else f"{hit.path}:{line}"
     hit = dataclasses.replace(hit, highlights=[(a, b)])
+    line, page = hit.line_and_page(a)  # the sentence's own line and page, not the chunk's
     return Answer(c.question, True, round(conf, 4), w.threshold, text=text,
-                  citation=citation, path=hit.path, line=line, page=hit.page,
+                  citation=hit.citation, path=hit.path, line=line, page=page,
                   passage=hit.text, span=(a, b), hit=hit, supporting=supporting)
 
 
@@ -483,8 +467,10 @@ def _supporting(c: Candidates, scores: np.ndarray, clears: np.ndarray,
 
 def ask(idx: "Index", question: str, allowed: np.ndarray | None = None,
         weights: Weights = DEFAULT_WEIGHTS, n_chunks: int = CANDIDATE_CHUNKS) -> Answer:
-    """Answer ``question`` from the index (see the module docstring)."""
-    return choose(gather(idx, question, allowed, n_chunks), weights)
+    """Answer ``question`` from the index (see the module docstring). Sentences are
+    embedded in context only when the weights use that term."""
+    context = bool(weights.context or weights.evidence.context)
+    return choose(gather(idx, question, allowed, n_chunks, context=context), weights)
 
 
 # -- evaluation and calibration (pure; used by benchmarks/qa_sample.py and the tests) -----

@@ -35,6 +35,9 @@ s t don now up down out off also ever much many one""".split())
 LEXICAL_WEIGHT = 0.3
 
 
+_STATEMENT_END = re.compile(r"[.!?][\"'\u201d\u2019)\]]*$")
+
+
 @dataclass(frozen=True)
 class Sentence:
     start: int  # character offsets into the source text
@@ -56,6 +59,35 @@ def split_sentences(text: str, min_chars: int = 3) -> list[Sentence]:
         pos = m.end()
     _add(text, pos, len(text), out, min_chars)
     return out
+
+
+def is_statement(sentence: str) -> bool:
+    """A sentence that can answer: it ends like one, or is long enough to be one. Titles,
+    headings and short list items are context, not answers."""
+    if sentence.rstrip().endswith("?"):
+        return False
+    return bool(_STATEMENT_END.search(sentence)) or len(sentence.split()) >= 8
+
+
+def is_heading(text: str, s: Sentence) -> bool:
+    """A line of its own, without a closing mark, followed by a blank line: a plain-text
+    heading ("CANOE TRIP LOG - Three days on the Tessel River"), however many words it has."""
+    if _STATEMENT_END.search(s.text) or len(s.text.split()) >= 16:
+        return False
+    line_start = s.start == 0 or text[:s.start].rstrip(" \t").endswith("\n")
+    after = text[s.end:]
+    blank_after = re.match(r"[ \t]*\n[ \t]*\n", after) is not None
+    return line_start and blank_after
+
+
+def is_title_like(text: str, s: Sentence, title: str | None = None) -> bool:
+    """A heading rather than body text: the document's title, a Markdown ``#`` heading, or
+    a plain-text heading line (:func:`is_heading`). Highlights skip these while the passage
+    has any other sentence: a title restates the topic, it does not answer."""
+    if title and " ".join(s.text.split()).lower() == " ".join(title.split()).lower():
+        return True
+    line = text[text.rfind("\n", 0, s.start) + 1:s.start]
+    return line.lstrip().startswith("#") or is_heading(text, s)
 
 
 def _wrapped(text: str, nl: int) -> bool:
@@ -176,7 +208,12 @@ def highlight_hits(encoder, query: str, hits: list, max_spans: int = 2) -> list:
     scores = score_sentences(encoder, query, flat, idf=idf_table(flat))
     out, pos = [], 0
     for h, ss in zip(hits, per_hit):
-        sc = scores[pos:pos + len(ss)]
+        sc = scores[pos:pos + len(ss)].copy()
         pos += len(ss)
-        out.append(dataclasses.replace(h, highlights=best_spans(sc, ss, max_spans)))
+        titles = np.asarray([is_title_like(h.text, s, h.title) for s in ss], dtype=bool)
+        if not titles.all():
+            sc[titles] = -np.inf
+        keep = [i for i in range(len(ss)) if np.isfinite(sc[i])]
+        spans = best_spans(sc[keep], [ss[i] for i in keep], max_spans)
+        out.append(dataclasses.replace(h, highlights=spans))
     return out
