@@ -66,9 +66,28 @@ def main(argv=None) -> dict:
     ap.add_argument("--index", help="an existing index of both corpora (else a temporary one)")
     ap.add_argument("--encoder", default="minilm-int8")
     ap.add_argument("--qa", default=str(ROOT / "tests/data/qa_fresh.jsonl"))
+    ap.add_argument("--save-cases", help="pickle the gathered candidates to this file")
+    ap.add_argument("--cases", help="re-score candidates pickled by --save-cases")
     args = ap.parse_args(argv)
     os.chdir(ROOT)  # hit paths are shown relative to the current directory
     qa = [json.loads(line) for line in Path(args.qa).read_text().splitlines() if line.strip()]
+    import pickle
+
+    encoder, index_s, gather_s = args.encoder, 0.0, 0.0
+    if args.cases:
+        with open(args.cases, "rb") as f:
+            cases = pickle.load(f)
+    else:
+        cases, encoder, index_s, gather_s = gather_all(args, qa)
+        if args.save_cases:
+            with open(args.save_cases, "wb") as f:
+                pickle.dump(cases, f)
+    out = score(cases, qa, args, encoder, index_s, gather_s)
+    print(json.dumps(out, indent=2))
+    return out
+
+
+def gather_all(args, qa):
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         if args.index and Path(args.index, "index.db").exists():
@@ -81,18 +100,22 @@ def main(argv=None) -> dict:
         t2 = time.perf_counter()
         encoder = idx.manifest.encoder
         idx.close()
+    return cases, encoder, t1 - t0, t2 - t1
+
+
+def score(cases, qa, args, encoder, index_s, gather_s) -> dict:
     cal, held = cases[0::2], cases[1::2]
     calibrated = dataclasses.replace(DEFAULT_WEIGHTS,
                                      threshold=calibrate_threshold(cal, DEFAULT_WEIGHTS))
     out = {"qa_file": os.path.relpath(args.qa, ROOT), "corpora": CORPORA, "encoder": encoder,
            "questions": len(qa), "split": "calibration = even 0-based lines, held out = odd",
-           "index_s": round(t1 - t0, 1),
-           "ms_per_question": round(1000 * (t2 - t1) / len(qa), 1)}
+           "index_s": round(index_s, 1),
+           "ms_per_question": round(1000 * gather_s / len(qa), 1)}
     for name, w in (("shipped", DEFAULT_WEIGHTS), ("calibrated_on_even_lines", calibrated)):
         out[name] = {"threshold": w.threshold, "all": report(cases, w),
                      "calibration": report(cal, w), "held_out": report(held, w)}
     out["per_question"] = [
-        {"question": q["question"], "corpus": q["corpus"], "gold_doc": q["doc"],
+        {"question": q["question"], "corpus": q.get("corpus"), "gold_doc": q["doc"],
          "answer": (a := choose(c, DEFAULT_WEIGHTS)).text, "path": a.path,
          "confidence": a.confidence, "answered": a.answered,
          "correct": bool(q["doc"]) and a.answered and same_doc(a.path, q["doc"])
@@ -101,7 +124,6 @@ def main(argv=None) -> dict:
          "top_correct": bool(q["doc"]) and same_doc(t.path, q["doc"])
          and sentence_matches(t.text, q["answer"])}
         for q, (c, _, _) in zip(qa, cases)]
-    print(json.dumps(out, indent=2))
     return out
 
 

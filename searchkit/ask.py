@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .highlight import Sentence, is_heading, is_statement, split_sentences, words
+from .highlight import Sentence, is_heading, is_statement, sections, split_sentences, words
 from .types import Answer, Hit
 
 if TYPE_CHECKING:
@@ -51,6 +51,8 @@ class Terms:
     #: share of the sentence's content words the question lacks: an answer adds something,
     #: a sentence that only restates the question's topic does not
     novelty: float = 0.0
+    #: cos(question, the title of the section the sentence stands under)
+    section: float = 0.0
     #: the question asks for a quantity/time and the sentence holds one
     answer_type: float = 0.0
     #: ... in the unit the question asks for (:func:`answer_unit_match`)
@@ -207,6 +209,7 @@ class Candidates:
     chunk: np.ndarray  # cos(question, chunk) of the sentence's chunk
     lexical: np.ndarray  # corpus-idf-weighted share of the question's words in the sentence
     context: np.ndarray | None = None  # cos(question, title + previous sentence + sentence)
+    section: np.ndarray | None = None  # cos(question, the sentence's section title), 0 if none
     #: per hit: dense cosine, BM25 score, fused (RRF) rank from 0, its document's rank from 0
     hit_dense: np.ndarray | None = None
     hit_bm25: np.ndarray | None = None
@@ -226,6 +229,8 @@ class Candidates:
             top = float(self.hit_bm25.max()) if len(self.hit_bm25) else 0.0
             bm25 = self.hit_bm25[self.hit_of] / top if top > 0 else 0.0
             s = s + t.bm25 * bm25
+        if t.section and self.section is not None:
+            s = s + t.section * self.section
         if t.context:
             if self.context is None:
                 raise ValueError("these candidates were gathered without context vectors")
@@ -349,9 +354,10 @@ def gather(idx: "Index", question: str, allowed: np.ndarray | None = None,
     idf, unseen = corpus_idf(idx)
     q = {w: idf.get(w, unseen) for w in set(_stemmed(question))}
     seen: set[tuple[int, int]] = set()
-    sents, hit_of, ctx = [], [], []
+    sents, hit_of, ctx, heads = [], [], [], []
     for i, h in enumerate(hits):  # hits come best first
         split = split_sentences(h.text)
+        under = sections(h.text, split, (h.heading or "").split(" > ")[-1] or h.title or "")
         for j, s in enumerate(split):
             key = (h.doc_id, h.start_char + s.start)
             if key in seen:
@@ -360,18 +366,23 @@ def gather(idx: "Index", question: str, allowed: np.ndarray | None = None,
             sents.append(s)
             hit_of.append(i)
             ctx.append(_context_text(h, split[j - 1].text if j else "", s.text))
+            heads.append(under[j])
     hit_of = np.asarray(hit_of, dtype=np.int64)
     texts = [s.text for s in sents]
     if texts:
-        both = _embed(idx, texts + (ctx if context else [])) @ qv
-        dense, in_context = both[:len(texts)], both[len(texts):]
+        named = sorted({x for x in heads if x})
+        both = _embed(idx, texts + named + (ctx if context else [])) @ qv
+        dense, in_context = both[:len(texts)], both[len(texts) + len(named):]
+        head_cos = dict(zip(named, both[len(texts):len(texts) + len(named)]))
+        section = np.asarray([head_cos.get(x, 0.0) for x in heads], dtype=np.float32)
         lex = _coverage(q, texts)
         chunk = hit_dense[hit_of]
     else:
-        dense = in_context = lex = chunk = np.zeros(0, dtype=np.float32)
+        dense = in_context = lex = chunk = section = np.zeros(0, dtype=np.float32)
     cover = _coverage(q, [f"{h.title or ''} {h.text}" for h in hits])
     return Candidates(question, hits, sents, hit_of, dense.astype(np.float32), chunk, lex,
                       context=in_context.astype(np.float32) if context else None,
+                      section=section,
                       hit_dense=hit_dense,
                       hit_bm25=hit_bm25, hit_rank=np.arange(len(hits)), doc_rank=doc_rank,
                       hit_cover=cover, q_idf=float(sum(q.values())),

@@ -33,6 +33,9 @@ s t don now up down out off also ever much many one""".split())
 #: Relative weight of lexical overlap next to the dense cosine (calibrated on the even half
 #: of tests/data/qa.jsonl with benchmarks/qa_sample.py).
 LEXICAL_WEIGHT = 0.3
+#: Weight of cos(query, section title) next to a sentence's own score in highlights
+#: (benchmarks/highlight_gold.py).
+SECTION_WEIGHT = 0.0
 
 
 _STATEMENT_END = re.compile(r"[.!?][\"'\u201d\u2019)\]]*$")
@@ -87,7 +90,24 @@ def is_title_like(text: str, s: Sentence, title: str | None = None) -> bool:
     if title and " ".join(s.text.split()).lower() == " ".join(title.split()).lower():
         return True
     line = text[text.rfind("\n", 0, s.start) + 1:s.start]
-    return line.lstrip().startswith("#") or is_heading(text, s)
+    if line.lstrip().startswith("#") or is_heading(text, s):
+        return True
+    # a short line of its own without a closing mark (PDF and plain-text section titles);
+    # not a list item, whose marker precedes it on the line
+    whole_line = not line.strip() and text[s.end:s.end + 1] in ("\n", "")
+    return (whole_line and len(s.text.split()) <= 6 and s.text[:1].isupper()
+            and not _STATEMENT_END.search(s.text) and not s.text.endswith((":", ",")))
+
+
+def sections(text: str, sentences: Sequence[Sentence], start: str = "") -> list[str]:
+    """The section title each sentence stands under: the last title-like sentence before it
+    (:func:`is_title_like`), ``start`` (e.g. the chunk's heading) before the first."""
+    out, current = [], start
+    for s in sentences:
+        if is_title_like(text, s):
+            current = s.text
+        out.append(current)
+    return out
 
 
 def _wrapped(text: str, nl: int) -> bool:
@@ -196,23 +216,44 @@ def best_spans(scores: np.ndarray, sentences: Sequence[Sentence], max_spans: int
     return sorted((sentences[i].start, sentences[i].end) for i in keep)
 
 
-def highlight_hits(encoder, query: str, hits: list, max_spans: int = 2) -> list:
-    """``hits`` with ``highlights`` set to their best-matching sentence spans (all the
-    hits' sentences embedded in one batch)."""
-    import dataclasses
-
+def sentence_scores(encoder, query: str, hits: list, section_weight: float = SECTION_WEIGHT
+                    ) -> list[tuple[list[Sentence], np.ndarray]]:
+    """Per hit, its sentences and their scores: :func:`score_sentences` plus
+    ``section_weight`` times cos(query, the title of the section the sentence stands under);
+    title-like sentences get -inf while the hit has any other sentence."""
     per_hit = [split_sentences(h.text) for h in hits]
     flat = [s.text for ss in per_hit for s in ss]
     if not flat:
-        return hits
-    scores = score_sentences(encoder, query, flat, idf=idf_table(flat))
+        return [(ss, np.zeros(0, dtype=np.float32)) for ss in per_hit]
+    qv = encoder.encode_query(query)
+    scores = score_sentences(encoder, query, flat, idf=idf_table(flat), query_vector=qv)
+    heads = [sections(h.text, ss, (h.heading or "").split(" > ")[-1] or h.title or "")
+             for h, ss in zip(hits, per_hit)]
+    if section_weight:
+        named = sorted({x for hs in heads for x in hs if x})
+        cos = dict(zip(named, encoder.encode_documents(named, batch_size=64) @ qv)) if named else {}
+        scores = scores + section_weight * np.asarray(
+            [cos.get(x, 0.0) for hs in heads for x in hs], dtype=np.float32)
     out, pos = [], 0
     for h, ss in zip(hits, per_hit):
-        sc = scores[pos:pos + len(ss)].copy()
+        sc = scores[pos:pos + len(ss)].astype(np.float32)
         pos += len(ss)
         titles = np.asarray([is_title_like(h.text, s, h.title) for s in ss], dtype=bool)
-        if not titles.all():
+        if len(ss) and not titles.all():
             sc[titles] = -np.inf
+        out.append((ss, sc))
+    return out
+
+
+def highlight_hits(encoder, query: str, hits: list, max_spans: int = 2,
+                   section_weight: float = SECTION_WEIGHT) -> list:
+    """``hits`` with ``highlights`` set to their best-matching sentence spans (all the
+    hits' sentences embedded in one batch; see :func:`sentence_scores`). A title or
+    heading is highlighted only in a hit that has no other sentence."""
+    import dataclasses
+
+    out = []
+    for h, (ss, sc) in zip(hits, sentence_scores(encoder, query, hits, section_weight)):
         keep = [i for i in range(len(ss)) if np.isfinite(sc[i])]
         spans = best_spans(sc[keep], [ss[i] for i in keep], max_spans)
         out.append(dataclasses.replace(h, highlights=spans))

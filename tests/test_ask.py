@@ -135,6 +135,22 @@ def test_qa_file_is_consistent():
             assert " ".join(q["answer"].split()) in text, q
 
 
+def test_fresh_qa_file_is_consistent():
+    """tests/data/qa_fresh.jsonl (benchmarks/qa_fresh.py): every gold answer is a sentence of
+    its document; both halves hold answerable and unanswerable questions of both corpora."""
+    from searchkit.readers import read_file
+
+    fresh = [json.loads(l) for l in (DATA / "qa_fresh.jsonl").read_text().splitlines() if l]
+    assert len(fresh) >= 45 and sum(q["doc"] is None for q in fresh) >= 10
+    for half in (fresh[0::2], fresh[1::2]):
+        assert {(q["corpus"], q["doc"] is None) for q in half} == {
+            ("sample", True), ("sample", False), ("pkgdocs", True), ("pkgdocs", False)}
+    for q in fresh:
+        if q["doc"]:
+            text = " ".join(read_file(ROOT / q["doc"]).text.split())
+            assert " ".join(q["answer"].split()) in text, q
+
+
 def _same_doc(path, gold):
     return bool(path) and os.path.abspath(path) == os.path.abspath(ROOT / gold)
 
