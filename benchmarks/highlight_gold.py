@@ -51,7 +51,8 @@ def main(argv=None) -> dict:
         judged += 1
         ss, base = sentence_scores(idx.encoder, q["question"], gold, 0.0)[0]
         _, with_one = sentence_scores(idx.encoder, q["question"], gold, 1.0)[0]
-        section = np.where(np.isfinite(base), with_one - base, 0.0)
+        with np.errstate(invalid="ignore"):  # -inf - -inf for titles
+            section = np.where(np.isfinite(base), with_one - base, 0.0)
         for w in weights:
             best = int(np.argmax(base + w * section))
             right[w] += sentence_matches(ss[best].text, q["answer"])
