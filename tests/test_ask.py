@@ -8,8 +8,8 @@ from click.testing import CliRunner
 
 from searchkit import BadInput, Index
 from searchkit.ask import (DEFAULT_WEIGHTS, answer_type_match, answer_unit_match,
-                           evaluate, gather, is_heading, is_statement,
-                           sentence_matches)
+                           calibrate_threshold_utility, evaluate, gather, is_heading,
+                           is_statement, sentence_matches)
 from searchkit.highlight import split_sentences
 from searchkit.cli import cli
 from searchkit.cli_ask import EXIT_NO_ANSWER
@@ -84,6 +84,20 @@ def test_cli_exit_codes_and_json(small):
     assert r.output.startswith("No answer found in the indexed documents")
     r = runner.invoke(cli, ["ask", "x", "--index", str(small.path) + "-missing"])
     assert r.exit_code == 1 and "Error: no index at" in r.output
+
+
+def test_utility_calibration_separates_right_from_wrong(small):
+    right = (gather(small, "The entrance is a neat round hole about six centimetres across"),
+             "birds/kingfisher.md",
+             "The entrance is a neat round hole about six centimetres across.")
+    wrong = (gather(small, "zebra xylophone quantum"), None, None)
+    same = lambda path, gold: path == gold  # noqa: E731
+    t = calibrate_threshold_utility([right, wrong], DEFAULT_WEIGHTS, same)
+    conf = [small.ask(q).confidence for q in ("The entrance is a neat round hole about six "
+                                              "centimetres across", "zebra xylophone quantum")]
+    assert conf[1] < t <= conf[0]
+    # a wrong answer costs more than declining: with only it, nothing is answered
+    assert calibrate_threshold_utility([wrong], DEFAULT_WEIGHTS, same) > conf[1]
 
 
 def test_helpers():
@@ -168,17 +182,28 @@ QUICK = range(0, len(QA), 8)  # every 8th line: answerable and unanswerable
 def test_quality_quick(qa_index, monkeypatch):
     """A few questions on the real model (default run): right document, right sentence."""
     monkeypatch.chdir(ROOT)
-    cases = [(gather(qa_index, QA[i]["question"]), QA[i]["doc"], QA[i]["answer"])
+    cases = [(gather(qa_index, QA[i]["question"], context=False), QA[i]["doc"], QA[i]["answer"])
              for i in QUICK]
     m = evaluate(cases, DEFAULT_WEIGHTS, _same_doc)
     assert m["document_at_1"] >= 0.85 and m["sentence_at_1"] >= 0.5, m
+
+
+def test_readme_questions_right_or_silent(qa_index, monkeypatch):
+    """The quickstart's question: the deposit-protection passage, or no answer at all;
+    the README's ask example: the sentence that answers it, cited by its own page."""
+    monkeypatch.chdir(ROOT)
+    a = qa_index.ask("what happens to my savings if the bank fails")
+    assert not a.answered or "protect" in a.text, a.text
+    a = qa_index.ask("when was the lighthouse automated?")
+    assert a.answered and a.text == "The light was automated in 1980."
+    assert a.citation == "sample_corpus/history/lighthouse_keepers.pdf#page=2" and a.page == 2
 
 
 @pytest.mark.slow
 def test_quality_targets(qa_index, monkeypatch):
     """The whole Q&A set on the real model (run with -m slow): the issue's targets."""
     monkeypatch.chdir(ROOT)
-    cases = [(gather(qa_index, q["question"]), q["doc"], q["answer"]) for q in QA]
+    cases = [(gather(qa_index, q["question"], context=False), q["doc"], q["answer"]) for q in QA]
     m = evaluate(cases, DEFAULT_WEIGHTS, _same_doc)
     assert m["document_at_1"] >= 0.9 and m["sentence_at_1"] >= 0.7, m
     # the threshold is calibrated on qa.jsonl's and qa_fresh.jsonl's even lines together
