@@ -34,26 +34,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from cold_query import search_cmd  # noqa: E402
+from cold_query import search_cmd, timed  # noqa: E402
 
 README_QUESTIONS = ["what happens to my savings if the bank fails",
                     "how long should sourdough starter be fed before baking?"]
-
-
-def timed(cmd: list[str], env: dict, ok=(0,)) -> tuple[float, float]:
-    """Wall and CPU (user + sys) seconds of one child process whose exit status is in ok."""
-    import resource
-
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t = time.perf_counter()
-    r = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                       text=True)
-    wall = time.perf_counter() - t
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if r.returncode not in ok:
-        raise SystemExit(f"{' '.join(cmd)} failed ({r.returncode}): {r.stderr[-2000:]}")
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu
 
 
 def questions(n: int) -> list[str]:

@@ -57,15 +57,15 @@ def search_cmd() -> list[str]:
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "searchkit"]
 
 
-def timed(cmd: list[str], env: dict) -> tuple[float, float]:
-    """Wall and CPU (user + sys) seconds of one child process."""
+def timed(cmd: list[str], env: dict, ok=(0,)) -> tuple[float, float]:
+    """Wall and CPU (user + sys) seconds of one child process whose exit status is in ok."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     r = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                        text=True)
     wall = time.perf_counter() - t
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if r.returncode != 0:
+    if r.returncode not in ok:
         raise SystemExit(f"{' '.join(cmd)} failed ({r.returncode}): {r.stderr[-2000:]}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return wall, cpu

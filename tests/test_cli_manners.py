@@ -7,7 +7,6 @@ import sys
 import textwrap
 
 import pytest
-from click.testing import CliRunner
 
 from searchkit import Hit, Index
 from searchkit.cli import EXIT_BROKEN_PIPE, cli, format_hit
@@ -15,17 +14,7 @@ from searchkit.display import terminal_safe
 from searchkit.query import relevance
 
 
-@pytest.fixture
-def runner():
-    return CliRunner()
-
-
-@pytest.fixture
-def built(tmp_path, docs, runner, hashing):
-    idx = tmp_path / "idx"
-    r = runner.invoke(cli, ["index", str(docs), "--index", str(idx), "--encoder", "hashing-test"])
-    assert r.exit_code == 0, r.output
-    return idx
+from test_cli import built, runner  # noqa: F401  (fixtures: a CliRunner, a small index)
 
 
 def test_every_command_has_examples_in_its_help(runner):
@@ -184,3 +173,22 @@ def test_highlight_is_never_a_bare_title(tmp_path, hashing):
     idx.close()
     (a, b), = hit.highlights
     assert hit.text[a:b].startswith("When a bank fails")
+
+
+def test_ask_spinner_only_on_a_terminal():
+    import io
+    import time
+
+    from searchkit.cli_ask import Spinner
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    tty, pipe = Tty(), io.StringIO()
+    with Spinner("Reading", stream=tty, interval=0.01):
+        time.sleep(0.05)
+    with Spinner("Reading", stream=pipe, interval=0.01):
+        time.sleep(0.05)
+    assert "Reading (0 s)" in tty.getvalue() and tty.getvalue().endswith("\r\x1b[K")
+    assert pipe.getvalue() == ""
