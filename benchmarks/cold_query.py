@@ -58,15 +58,16 @@ def search_cmd() -> list[str]:
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "searchkit"]
 
 
-def timed(cmd: list[str], env: dict) -> tuple[float, float, float]:
-    """Wall and CPU (user + sys) seconds and peak RSS (MiB) of one child process."""
+def timed(cmd: list[str], env: dict, ok=(0,)) -> tuple[float, float, float]:
+    """Wall and CPU (user + sys) seconds and peak RSS (MiB) of one child process whose exit
+    status is in ``ok``."""
     err = tempfile.TemporaryFile()
     t = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t
     proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
+    if proc.returncode not in ok:
         err.seek(0)
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}): "
                          f"{err.read().decode(errors='replace')[-2000:]}")

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .errors import (BadInput, EncoderMismatch, IndexLocked, IndexNotFound, ReadError,
-                     SearchkitError)
-from .types import Hit, IndexReport, Skipped
+from .errors import (BadInput, BadUsage, EncoderMismatch, IndexLocked, IndexNotFound,
+                     ReadError, SearchkitError)
+from .types import Answer, Hit, IndexReport, Skipped
 
 
 def __getattr__(name):  # lazy: keep `import searchkit` and `search --help` fast
@@ -25,6 +25,10 @@ def __getattr__(name):  # lazy: keep `import searchkit` and `search --help` fast
         from . import embedding
 
         return getattr(embedding, name)
+    if name == "Senses":
+        from .senses_report import Senses
+
+        return Senses
     if name in ("tune", "TuneResult"):
         from . import tuning
 
@@ -32,6 +36,7 @@ def __getattr__(name):  # lazy: keep `import searchkit` and `search --help` fast
     raise AttributeError(name)
 
 
-__all__ = ["Index", "ChunkSettings", "Hit", "IndexReport", "Skipped", "SearchkitError",
-           "BadInput", "EncoderMismatch", "IndexLocked", "IndexNotFound", "ReadError",
+__all__ = ["Index", "ChunkSettings", "Hit", "Answer", "Senses", "IndexReport", "Skipped",
+           "SearchkitError", "BadInput", "BadUsage", "EncoderMismatch", "IndexLocked",
+           "IndexNotFound", "ReadError",
            "embed", "token_vectors", "tune", "TuneResult", "__version__"]

@@ -13,9 +13,12 @@ import textwrap
 
 import click
 
-from .errors import BadInput, SearchkitError
+from .display import no_color, terminal_safe
+from .errors import BadUsage, SearchkitError
 
 EXIT_SKIPPED = 3
+#: 128 + SIGPIPE, what a shell reports for a process killed by a closed pipe
+EXIT_BROKEN_PIPE = 141
 
 
 #: Commands defined in their own modules, imported only when used (or listed by --help).
@@ -46,34 +49,74 @@ class Group(click.Group):
             cmd = getattr(importlib.import_module(module), attr)
         return cmd
 
+    def parse_args(self, ctx, args):
+        # kept so that an error can be reported as JSON when --json was asked for, even one
+        # raised while the subcommand's own options are parsed
+        ctx.meta["searchkit.args"] = list(args)
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except BadInput as e:
-            raise click.UsageError(str(e), ctx=None) if _usage(e) else click.ClickException(str(e))
+        except BrokenPipeError:  # `search query ... | head -3`: the reader has gone
+            _quiet_broken_pipe()
+        except BadUsage as e:
+            raise _as_json(ctx, click.UsageError(str(e), ctx=None)) from None
         except SearchkitError as e:
-            raise click.ClickException(str(e)) from None
+            raise _as_json(ctx, click.ClickException(str(e))) from None
         except KeyboardInterrupt:
             click.echo("Interrupted; everything committed so far is kept.", err=True)
             sys.exit(130)
-        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+        except click.ClickException as e:  # click's own usage errors, and the commands'
+            raise _as_json(ctx, e) from None
+        except (click.exceptions.Exit, click.Abort, SystemExit):
             raise
         except Exception as e:  # never a traceback for users; SEARCHKIT_DEBUG=1 shows it
             if os.environ.get("SEARCHKIT_DEBUG"):
                 raise
-            raise click.ClickException(
+            raise _as_json(ctx, click.ClickException(
                 f"internal error: {type(e).__name__}: {e} (SEARCHKIT_DEBUG=1 shows details)"
-            ) from None
+            )) from None
+
+
+class JsonError(click.ClickException):
+    """An error under ``--json``: ``{"error": MESSAGE, "exit_status": N}`` on stdout (where
+    the program reading the JSON reads), with the exit status it has without --json."""
+
+    def __init__(self, message: str, exit_code: int):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def show(self, file=None) -> None:
+        click.echo(json.dumps({"error": self.message, "exit_status": self.exit_code},
+                              ensure_ascii=False))
+
+
+def _as_json(ctx, e: click.ClickException) -> click.ClickException:
+    """``e`` as a :class:`JsonError` when the command line asks for --json."""
+    args = ctx.meta.get("searchkit.args", [])
+    args = args[:args.index("--")] if "--" in args else args
+    if "--json" in args and not isinstance(e, JsonError):
+        return JsonError(e.format_message(), e.exit_code)
+    return e
+
+
+def _quiet_broken_pipe() -> None:
+    """Exit as quietly as a process killed by SIGPIPE would (status 141): stdout points at
+    /dev/null so that the interpreter's last flush cannot fail again (the recipe of
+    Python's signal module documentation, "Note on SIGPIPE")."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (tests)
+        pass
+    sys.exit(EXIT_BROKEN_PIPE)
 
 
 def _module_exists(target: str) -> bool:
     import importlib.util
 
     return importlib.util.find_spec(target.split(":")[0]) is not None
-
-
-def _usage(e: BadInput) -> bool:
-    return getattr(e, "usage", False)
 
 
 def _setup_logging(quiet: bool) -> None:
@@ -125,14 +168,23 @@ def _index_path(index_dir):
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="searchkit", prog_name="searchkit")
-def cli():
+@click.pass_context
+def cli(ctx):
     """searchkit: semantic search over your own documents, offline, on a CPU.
 
     \b
     Quick start:
       search index sample_corpus
       search query "how do rivers wear away their sides"
+
+    \b
+    Output: bold highlights only on a terminal, never with NO_COLOR set. Errors are one
+    "Error: ..." line on stderr (under --json: {"error": ..., "exit_status": N} on stdout).
+    Exit status: 0 ok, 1 runtime error, 2 usage error, 141 when the reader of the output
+    goes away (| head), plus each command's own (see its --help).
     """
+    if no_color():
+        ctx.color = False
 
 
 @cli.command("index")
@@ -187,6 +239,13 @@ def index_cmd(paths, index_dir, include, exclude, encoder, chunk_size, overlap, 
          do not count)
       1  error (nothing skipped silently: e.g. another process is writing the index,
          or --encoder differs from the index's without --rebuild)
+
+    \b
+    Examples:
+      search index ~/notes
+      search index ~/notes --exclude 'drafts/*' --include '*.md' --dry-run
+      search index docs/ --index indexes/docs --encoder minilm-int8
+      search index docs/ --encoder minilm-int8 --rebuild
     """
     _setup_logging(quiet or as_json)
     from .api import index_paths
@@ -258,7 +317,8 @@ def _summary(r, verbose: bool) -> str:
         for reason, files in sorted(reasons.items(), key=lambda kv: -len(kv[1])):
             shown = files if verbose else files[:3]
             more = f" (+{len(files) - len(shown)} more; -v lists all)" if len(files) > len(shown) else ""
-            lines.append(f"Skipped {len(files)} ({reason}): " + ", ".join(shown) + more)
+            lines.append(f"Skipped {len(files)} ({terminal_safe(reason)}): "
+                         + ", ".join(terminal_safe(f) for f in shown) + more)
     return "\n".join(lines)
 
 
@@ -309,6 +369,12 @@ def query_cmd(text, index_dir, k, method, fuse, weights, rrf_k, chunks, diverse,
     Filters (--path, --ext, --modified-after) apply before the search, so k hits come back
     whenever k matching passages exist. In --json, "highlights" are [start, end] character
     spans of the hit's "text" ("highlights_in_document": of the whole document).
+
+    \b
+    Examples:
+      search query "how do rivers wear away their sides" -k 5
+      search query "bank fees" --method bm25 --ext md --path 'finance/*'
+      search query "loan terms" --json | jq '.hits[0].citation'
     """
     from .api import search
 
@@ -326,10 +392,14 @@ def query_cmd(text, index_dir, k, method, fuse, weights, rrf_k, chunks, diverse,
 
 
 def format_hit(h, width: int = 100) -> str:
-    title = f"  {h.title}" if h.title else ""
-    head = click.style(f"{h.rank:>2}. {h.location}", bold=True) + f"  [{h.score:.3f}]{title}"
+    """A hit for people: rank, where its best sentence stands (path:line, path#page=N),
+    relevance 0-1 (raw score when the method has no scale), title, heading, snippet."""
+    title = f"  {terminal_safe(h.title)}" if h.title else ""
+    score = f"{h.relevance:.2f}" if h.relevance is not None else f"score {h.score:.3f}"
+    head = click.style(f"{h.rank:>2}. {terminal_safe(h.citation)}", bold=True) + \
+        f"  [{score}]{title}"
     if h.heading and h.heading != h.title:
-        head += click.style(f"  § {h.heading}", dim=True)
+        head += click.style(f"  § {terminal_safe(h.heading)}", dim=True)
     body = textwrap.indent(textwrap.fill(_snippet(h.text, h.highlights), width - 4), "    ")
     on, off = click.style("\0", bold=True, fg="yellow").split("\0")
     return f"{head}\n{body.replace(_ON, on).replace(_OFF, off)}\n"
@@ -339,13 +409,14 @@ _ON, _OFF = "\x01", "\x02"  # highlight marks: survive wrapping, become styles a
 
 
 def _snippet(text: str, highlights, limit: int = 320) -> str:
-    """The text with whitespace collapsed and highlights marked, cut to about ``limit``
-    characters around the first highlight."""
+    """The text with whitespace collapsed, control characters escaped and highlights
+    marked, cut to about ``limit`` characters around the first highlight."""
     parts, pos = [], 0
     for a, b in sorted(highlights):
-        parts += [text[pos:a], _ON + " ".join(text[a:b].split()) + _OFF]
+        parts += [terminal_safe(text[pos:a], keep="\n\t\r"),
+                  _ON + " ".join(terminal_safe(text[a:b], keep="\n\t\r").split()) + _OFF]
         pos = b
-    parts.append(text[pos:])
+    parts.append(terminal_safe(text[pos:], keep="\n\t\r"))
     snippet = " ".join("".join(parts).split())
     first = snippet.find(_ON)
     if first > limit // 3:
@@ -364,7 +435,13 @@ def _snippet(text: str, highlights, limit: int = 320) -> str:
 @json_option
 def stats_cmd(index_dir, as_json):
     """Documents, chunks, encoder, dimension, size on disk, last sync and saved baselines
-    of an index. With --json, sizes are in bytes and the last sync is Unix time."""
+    of an index. With --json, sizes are in bytes and the last sync is Unix time.
+
+    \b
+    Examples:
+      search stats
+      search stats --index indexes/docs --json
+    """
     from .api import stats
 
     s = stats(index=_index_path(index_dir))

@@ -9,6 +9,7 @@ import textwrap
 import click
 
 from .cli import _filters, _index_path, filter_options, format_hit, index_option, json_option
+from .display import terminal_safe
 
 #: Exit status when the corpus holds no answer (the evidence is below the threshold).
 EXIT_NO_ANSWER = 4
@@ -27,11 +28,21 @@ def ask_cmd(question, index_dir, path_glob, ext, modified_after, as_json):
     three supporting passages from other documents. When the evidence is below the
     calibrated threshold it says that the documents hold no answer instead.
 
+    While it works, a status line with a spinner shows on stderr (only on a terminal).
+
+    \b
+    Examples:
+      search ask "what happens to my savings if the bank fails"
+      search ask "when was the lighthouse automated?" --json
+      search ask "how long is the loan?" --path 'finance/*'
+
     Exit status: 0 answered, 4 no answer found, 1 on errors, 2 on usage errors.
     """
     from .api import ask
 
-    a = ask(question, index=_index_path(index_dir), **_filters(path_glob, ext, modified_after))
+    with Spinner("Reading the best passages for an answer"):
+        a = ask(question, index=_index_path(index_dir),
+                **_filters(path_glob, ext, modified_after))
     if as_json:
         click.echo(json.dumps(a.to_dict(), indent=2, ensure_ascii=False))
     else:
@@ -40,11 +51,51 @@ def ask_cmd(question, index_dir, path_glob, ext, modified_after, as_json):
         sys.exit(EXIT_NO_ANSWER)
 
 
+class Spinner:
+    """A one-line status with a spinner and the seconds elapsed, on stderr, while a block
+    runs; nothing at all when stderr is not a terminal. Cleared when the block ends."""
+
+    FRAMES = "|/-\\"
+
+    def __init__(self, message: str, stream=None, interval: float = 0.1):
+        self.message, self.interval = message, interval
+        self.stream = stream or sys.stderr
+        self._stop = None
+
+    def __enter__(self) -> "Spinner":
+        if not self.stream.isatty():
+            return self
+        import threading
+        import time
+
+        self._stop = threading.Event()
+        t0 = time.monotonic()
+
+        def spin():
+            i = 0
+            while not self._stop.wait(self.interval if i else 0):
+                self.stream.write(f"\r{self.FRAMES[i % 4]} {self.message} "
+                                  f"({time.monotonic() - t0:.0f} s)")
+                self.stream.flush()
+                i += 1
+
+        self._thread = threading.Thread(target=spin, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._stop is not None:
+            self._stop.set()
+            self._thread.join()
+            self.stream.write("\r\x1b[K")  # erase the status line
+            self.stream.flush()
+
+
 def format_answer(a, width: int = 100) -> str:
     lines = []
     if a.answered:
-        lines.append(click.style(textwrap.fill(a.text, width), bold=True))
-        lines.append(f"  -- {a.citation}  (confidence {a.confidence:.2f}, "
+        lines.append(click.style(textwrap.fill(terminal_safe(a.text), width), bold=True))
+        lines.append(f"  -- {terminal_safe(a.citation)}  (confidence {a.confidence:.2f}, "
                      f"threshold {a.threshold:.2f})")
         lines.append("")
         lines.append(format_hit(a.hit, width).rstrip("\n").split("\n", 1)[1])

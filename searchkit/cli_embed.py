@@ -164,6 +164,11 @@ def tune_cmd(pairs, beir, split, out, base, epochs, max_steps, batch_size, lr, w
 
     \b
       search index PATHS --encoder NAME --rebuild
+
+    \b
+    Examples:
+      search tune --pairs pairs.tsv --out mymodel
+      search tune --beir DATASET_DIR --out scifact-tuned --lr 5e-5 --max-steps 100
     """
     from .tuning import tune
 

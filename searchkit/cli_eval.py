@@ -56,6 +56,12 @@ def eval_cmd(dataset, method, all_, split, index_dir, encoder, chunk_size, overl
     Recall@100, MRR@10 and MAP@100 (as trec_eval computes them), the index's build time
     and chunks/s, each method's setup time and per-query latency (p50/p95, one query at a
     time, query encoding included).
+
+    \b
+    Examples:
+      search eval /work/shared/eval/scifact --all
+      search eval DATASET_DIR -m hybrid --rrf-k 10 --split train
+      search eval DATASET_DIR -m dense,bm25 --json > scores.json
     """
     from .api import evaluate_dataset
 
@@ -124,6 +130,11 @@ def compare_cmd(text, index_dir, method, k, fuse, weights, rrf_k, width, as_json
     One column per method (default: all of them), one row per rank; a cell names the
     document (its title, else its path) and its score. A `*` marks a document that no other
     column lists: what only that method found.
+
+    \b
+    Examples:
+      search compare "where can I borrow money to buy a house"
+      search compare "bank fees" -m dense,bm25 -k 3 --json
     """
     from .api import compare
 

@@ -51,6 +51,12 @@ def senses_cmd(word, index_dir, max_uses, n_senses, encoder, as_json, plot):
     size, three typical sentences with path:line, and the context words that set it
     apart; beside them GloVe's single static vector for WORD and its nearest words.
     Exit status 1 when WORD does not occur.
+
+    \b
+    Examples:
+      search senses bank
+      search senses bank --senses 3 --plot bank.png
+      search senses pitch --json
     """
     from .api import senses
 

@@ -21,5 +21,10 @@ class BadInput(SearchkitError):
     """A query, file or argument that searchkit refuses."""
 
 
+class BadUsage(BadInput):
+    """An argument that cannot be used as given (an empty query, an unknown method or filter,
+    a malformed value): the CLI exits 2, as for its own usage errors."""
+
+
 class ReadError(SearchkitError):
     """A document could not be read; indexing skips it with this reason."""

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 import numpy as np
 
-from .errors import BadInput
+from .errors import BadUsage
 
 if TYPE_CHECKING:
     from .index import Index
@@ -39,7 +39,7 @@ def normalize_exts(ext: str | Iterable[str] | None) -> set[str]:
     for e in _as_list(ext):
         e = e.strip().lower().lstrip("*")
         if not e or e == ".":
-            raise BadInput(f"empty extension in --ext {ext!r}")
+            raise BadUsage(f"empty extension in --ext {ext!r}")
         out.add(e if e.startswith(".") else "." + e)
     return out
 
@@ -48,19 +48,19 @@ def to_timestamp(value: datetime | date | str | float | int) -> float:
     """A POSIX timestamp from a datetime (naive = local time), a date (its midnight), an
     ISO string (``YYYY-MM-DD[ HH:MM[:SS]]``) or a number."""
     if isinstance(value, bool):
-        raise BadInput(f"modified_after must be a date, not {value!r}")
+        raise BadUsage(f"modified_after must be a date, not {value!r}")
     if isinstance(value, (int, float)):
         return float(value)
     if isinstance(value, str):
         try:
             value = datetime.fromisoformat(value.strip())
         except ValueError:
-            raise BadInput(f"modified_after: {value!r} is not a date (YYYY-MM-DD)") from None
+            raise BadUsage(f"modified_after: {value!r} is not a date (YYYY-MM-DD)") from None
     if isinstance(value, datetime):
         return value.timestamp()
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day).timestamp()
-    raise BadInput(f"modified_after must be a date, not {type(value).__name__}")
+    raise BadUsage(f"modified_after must be a date, not {type(value).__name__}")
 
 
 def path_matches(path: str, globs: list[str]) -> bool:
@@ -108,7 +108,7 @@ def allowed_doc_ids(idx: "Index", path=None, ext=None, modified_after=None,
     globs = _as_list(path)
     exts = normalize_exts(ext) if ext else set()
     if metadata is not None and not isinstance(metadata, dict):
-        raise BadInput("metadata filter must be a dict of key=value")
+        raise BadUsage("metadata filter must be a dict of key=value")
     where, params = [], []
     if modified_after is not None:
         where.append("mtime > ?")
@@ -144,7 +144,7 @@ def allowed_chunk_ids(idx: "Index", **filters) -> np.ndarray | None:
     """
     unknown = set(filters) - set(FILTER_KEYS)
     if unknown:
-        raise BadInput(f"unknown filter {sorted(unknown)[0]!r}; filters are: "
+        raise BadUsage(f"unknown filter {sorted(unknown)[0]!r}; filters are: "
                        + ", ".join(FILTER_KEYS))
     given = {k: v for k, v in filters.items() if v not in (None, "", [], (), {})}
     if not given:

@@ -33,6 +33,14 @@ s t don now up down out off also ever much many one""".split())
 #: Relative weight of lexical overlap next to the dense cosine (calibrated on the even half
 #: of tests/data/qa.jsonl with benchmarks/qa_sample.py).
 LEXICAL_WEIGHT = 0.3
+#: Weight of cos(query, section title) next to a sentence's own score in highlights. Off:
+#: measured by benchmarks/highlight_gold.py (minilm-int8), 0.5 put the gold sentence first
+#: for 32 of 49 judged qa.jsonl questions against 30 at 0, and changed nothing on
+#: qa_fresh.jsonl (18 of 34 at 0 and 0.5; 17 at 1.0): no gain beyond the dev set.
+SECTION_WEIGHT = 0.0
+
+
+_STATEMENT_END = re.compile(r"[.!?][\"'\u201d\u2019)\]]*$")
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,52 @@ def split_sentences(text: str, min_chars: int = 3) -> list[Sentence]:
         _add(text, pos, m.end(), out, min_chars)
         pos = m.end()
     _add(text, pos, len(text), out, min_chars)
+    return out
+
+
+def is_statement(sentence: str) -> bool:
+    """A sentence that can answer: it ends like one, or is long enough to be one. Titles,
+    headings and short list items are context, not answers."""
+    if sentence.rstrip().endswith("?"):
+        return False
+    return bool(_STATEMENT_END.search(sentence)) or len(sentence.split()) >= 8
+
+
+def is_heading(text: str, s: Sentence) -> bool:
+    """A line of its own, without a closing mark, followed by a blank line: a plain-text
+    heading ("CANOE TRIP LOG - Three days on the Tessel River"), however many words it has."""
+    if _STATEMENT_END.search(s.text) or len(s.text.split()) >= 16:
+        return False
+    line_start = s.start == 0 or text[:s.start].rstrip(" \t").endswith("\n")
+    after = text[s.end:]
+    blank_after = re.match(r"[ \t]*\n[ \t]*\n", after) is not None
+    return line_start and blank_after
+
+
+def is_title_like(text: str, s: Sentence, title: str | None = None) -> bool:
+    """A heading rather than body text: the document's title, a Markdown ``#`` heading, or
+    a plain-text heading line (:func:`is_heading`). Highlights skip these while the passage
+    has any other sentence: a title restates the topic, it does not answer."""
+    if title and " ".join(s.text.split()).lower() == " ".join(title.split()).lower():
+        return True
+    line = text[text.rfind("\n", 0, s.start) + 1:s.start]
+    if line.lstrip().startswith("#") or is_heading(text, s):
+        return True
+    # a short line of its own without a closing mark (PDF and plain-text section titles);
+    # not a list item, whose marker precedes it on the line
+    whole_line = not line.strip() and text[s.end:s.end + 1] in ("\n", "")
+    return (whole_line and len(s.text.split()) <= 6 and s.text[:1].isupper()
+            and not _STATEMENT_END.search(s.text) and not s.text.endswith((":", ",")))
+
+
+def sections(text: str, sentences: Sequence[Sentence], start: str = "") -> list[str]:
+    """The section title each sentence stands under: the last title-like sentence before it
+    (:func:`is_title_like`), ``start`` (e.g. the chunk's heading) before the first."""
+    out, current = [], start
+    for s in sentences:
+        if is_title_like(text, s):
+            current = s.text
+        out.append(current)
     return out
 
 
@@ -164,15 +218,17 @@ def best_spans(scores: np.ndarray, sentences: Sequence[Sentence], max_spans: int
     return sorted((sentences[i].start, sentences[i].end) for i in keep)
 
 
-def highlight_hits(encoder, query: str, hits: list, max_spans: int = 2,
-                   stored: dict[int, bytes] | None = None) -> list:
-    """``hits`` with ``highlights`` set to their best-matching sentence spans.
+def sentence_scores(encoder, query: str, hits: list, section_weight: float = SECTION_WEIGHT,
+                    stored: dict[int, bytes] | None = None
+                    ) -> list[tuple[list[Sentence], np.ndarray]]:
+    """Per hit, its sentences and their scores: the query's cosine to each sentence plus
+    ``LEXICAL_WEIGHT`` times the IDF-weighted word overlap (:func:`score_sentences`), plus
+    ``section_weight`` times cos(query, the title of the section the sentence stands under);
+    title-like sentences get -inf while the hit has any other sentence.
 
     ``stored`` maps chunk ids to the sentence vectors made at index time
-    (:mod:`searchkit.sentence_vectors`); those hits are scored by a dot product with the
-    query vector. The sentences of the other hits are embedded, all in one batch."""
-    import dataclasses
-
+    (:mod:`searchkit.sentence_vectors`); those hits' cosines are a dot product with the query
+    vector. The sentences of the other hits are embedded, all in one batch."""
     stored = stored or {}
     per_hit, dense = [], []
     for h in hits:
@@ -188,8 +244,7 @@ def highlight_hits(encoder, query: str, hits: list, max_spans: int = 2,
             dense.append(vecs)
     flat = [s.text for ss in per_hit for s in ss]
     if not flat:
-        return hits
-    idf = idf_table(flat)
+        return [(ss, np.zeros(0, dtype=np.float32)) for ss in per_hit]
     qv = encoder.encode_query(query)
     todo = [s.text for ss, d in zip(per_hit, dense) if d is None for s in ss]
     embedded = iter(score_sentences(encoder, query, todo, lexical_weight=0, query_vector=qv)
@@ -197,10 +252,38 @@ def highlight_hits(encoder, query: str, hits: list, max_spans: int = 2,
     cos: list[float] = []
     for ss, d in zip(per_hit, dense):
         cos.extend(d @ qv if d is not None else [next(embedded) for _ in ss])
-    scores = np.asarray(cos, dtype=np.float32) + LEXICAL_WEIGHT * lexical_overlap(query, flat, idf)
+    scores = (np.asarray(cos, dtype=np.float32)
+              + LEXICAL_WEIGHT * lexical_overlap(query, flat, idf_table(flat)))
+    heads = [sections(h.text, ss, (h.heading or "").split(" > ")[-1] or h.title or "")
+             for h, ss in zip(hits, per_hit)]
+    if section_weight:
+        named = sorted({x for hs in heads for x in hs if x})
+        cos_h = dict(zip(named, encoder.encode_documents(named, batch_size=64) @ qv)) if named else {}
+        scores = scores + section_weight * np.asarray(
+            [cos_h.get(x, 0.0) for hs in heads for x in hs], dtype=np.float32)
     out, pos = [], 0
     for h, ss in zip(hits, per_hit):
-        sc = scores[pos:pos + len(ss)]
+        sc = scores[pos:pos + len(ss)].astype(np.float32)
         pos += len(ss)
-        out.append(dataclasses.replace(h, highlights=best_spans(sc, ss, max_spans)))
+        titles = np.asarray([is_title_like(h.text, s, h.title) for s in ss], dtype=bool)
+        if len(ss) and not titles.all():
+            sc[titles] = -np.inf
+        out.append((ss, sc))
+    return out
+
+
+def highlight_hits(encoder, query: str, hits: list, max_spans: int = 2,
+                   section_weight: float = SECTION_WEIGHT,
+                   stored: dict[int, bytes] | None = None) -> list:
+    """``hits`` with ``highlights`` set to their best-matching sentence spans (see
+    :func:`sentence_scores`; ``stored``: sentence vectors made at index time). A title or
+    heading is highlighted only in a hit that has no other sentence."""
+    import dataclasses
+
+    out = []
+    for h, (ss, sc) in zip(hits, sentence_scores(encoder, query, hits, section_weight,
+                                                 stored)):
+        keep = [i for i in range(len(ss)) if np.isfinite(sc[i])]
+        spans = best_spans(sc[keep], [ss[i] for i in keep], max_spans)
+        out.append(dataclasses.replace(h, highlights=spans))
     return out

@@ -13,7 +13,7 @@ from typing import Sequence
 from . import __version__
 from .config import (DB_FILE, MANIFEST_FILE, VECTORS_FILE, ChunkSettings,  # noqa: F401
                      Manifest, default_index_path)
-from .errors import BadInput, EncoderMismatch, IndexNotFound, SearchkitError
+from .errors import BadInput, BadUsage, EncoderMismatch, IndexNotFound, SearchkitError
 from .pipeline import _Encoding, text_hash  # noqa: F401  (re-exported for tests, benchmarks)
 from .store.meta import MetaStore
 from .store.vectors import VectorIndex
@@ -72,7 +72,9 @@ class Index(IndexWriter):
                 idx.close()
                 raise EncoderMismatch(
                     f"index {path} was built with encoder {idx.manifest.encoder!r}, not "
-                    f"{encoder!r}; use --rebuild (Index.rebuild) to switch encoders")
+                    f"{encoder!r}; to switch, rebuild it: search index PATHS --index {path} "
+                    f"--encoder {encoder} --rebuild (Python: searchkit.api.index_paths(paths, "
+                    f"index=..., encoder=..., rebuild=True))")
             if vector_index is not None:
                 idx.set_vector_index(vector_index)
             return idx
@@ -284,7 +286,7 @@ class Index(IndexWriter):
 
         query = _check_query(query)
         if k < 1:
-            raise BadInput("k must be at least 1")
+            raise BadUsage("k must be at least 1")
         fusion = None
         if fuse is not None or weights is not None or rrf_k is not None:
             from .retrieval.hybrid import Fusion
@@ -481,12 +483,12 @@ def recover_swap(path: Path) -> None:
 
 def _check_query(query) -> str:
     if not isinstance(query, str) or not query.strip():
-        raise BadInput("empty query")
+        raise BadUsage("empty query")
     if len(query) > 10_000:
-        raise BadInput(f"query too long ({len(query)} characters; the limit is 10000)")
+        raise BadUsage(f"query too long ({len(query)} characters; the limit is 10000)")
     cleaned = "".join(ch if ch.isprintable() or ch in "\t\n" else " " for ch in query)
     if not cleaned.strip():
-        raise BadInput("query has no printable characters")
+        raise BadUsage("query has no printable characters")
     return cleaned
 
 

@@ -71,13 +71,44 @@ def search(idx: "Index", query: str, k: int = 10, method: str | None = None,
         retrieve(idx, query, want, method, allowed, fusion)
     if diverse:
         ranked = mmr(idx, ranked, k)
-    hits = idx._hits(ranked[:k], method)
+    hits = with_relevance(idx._hits(ranked[:k], method), method, fusion)
     if highlight and hits:
         from .highlight import highlight_hits
 
         stored = idx.store.sentence_vectors(idx.vector_key, [h.chunk_id for h in hits])
         hits = highlight_hits(idx.encoder, query, hits, stored=stored)
     return hits
+
+
+#: Methods whose score is a cosine similarity (at most 1).
+COSINE_METHODS = ("dense", "tfidf", "glove")
+
+
+def relevance(score: float, method: str, fusion=None) -> float | None:
+    """``score`` of ``method`` on a 0-1 scale that means the same for every query:
+
+    * ``dense``, ``tfidf``, ``glove``: the cosine similarity, negatives as 0;
+    * ``hybrid``: the fused score over the best a text can get, first in every fused ranking
+      with full query coverage: ``sum(weights) / (rrf_k + 1)``; 1 means every method ranked
+      it first, about 0.5 that one of two did;
+    * ``bm25``: None (its scores grow with the query's length and the corpus; no scale).
+    """
+    if method in COSINE_METHODS:
+        return round(min(max(score, 0.0), 1.0), 4)
+    if method == "hybrid":
+        from .retrieval.hybrid import Fusion
+
+        f = fusion or Fusion()
+        best = sum(f.weights or [1.0] * len(f.methods)) / (f.k + 1)
+        return round(min(max(score / best, 0.0), 1.0), 4) if best > 0 else None
+    return None
+
+
+def with_relevance(hits: list[Hit], method: str, fusion=None) -> list[Hit]:
+    """``hits`` with :attr:`Hit.relevance` set (see :func:`relevance`)."""
+    import dataclasses
+
+    return [dataclasses.replace(h, relevance=relevance(h.score, method, fusion)) for h in hits]
 
 
 def _grouped(idx: "Index", query: str, k: int, method: str,

@@ -11,7 +11,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .errors import BadInput
+from .errors import BadInput, BadUsage
 from .extras import available
 from .senses import (_prepare, central_examples, cluster_senses, context_for,
                      distinguishing_words, find_occurrences, glove_neighbours,
@@ -152,7 +152,7 @@ def document_text(chunks: Sequence[tuple[str, int, int]]) -> str:
 def sample_uses(n: int, max_uses: int, seed: int = 0) -> list[int]:
     """At most ``max_uses`` of ``n`` use indices, chosen at random but reproducibly, sorted."""
     if max_uses < 1:
-        raise BadInput("max must be at least 1")
+        raise BadUsage("max must be at least 1")
     if n <= max_uses:
         return list(range(n))
     return sorted(int(i) for i in np.random.default_rng(seed).choice(n, max_uses, replace=False))
@@ -196,7 +196,7 @@ def word_senses(word: str, documents: Sequence[tuple[str, str]], encoder,
     """
     if senses != "auto" and (isinstance(senses, bool) or not isinstance(senses, (int, np.integer))
                              or senses < 1):
-        raise BadInput(f"senses must be 'auto' or a positive integer, not {senses!r}")
+        raise BadUsage(f"senses must be 'auto' or a positive integer, not {senses!r}")
     texts = [t for _, t in documents]
     occ = find_occurrences(word, texts)
     if not occ:

@@ -25,9 +25,13 @@ class Hit:
     method: str = "dense"
     highlights: list[tuple[int, int]] = field(default_factory=list)  # spans in ``text``
     unit: str | None = None  # what ``page`` counts: page, slide, cell, message, chapter ...
+    #: ``score`` on a 0-1 scale whose meaning does not depend on the query (see
+    #: :func:`searchkit.query.relevance`); None where the method has no such scale
+    relevance: float | None = None
 
     def to_dict(self) -> dict:
         d = asdict(self)
+        d["citation"] = self.citation
         d["highlights"] = [list(s) for s in self.highlights]
         # the same spans as offsets into the whole document's text
         d["highlights_in_document"] = [[self.start_char + a, self.start_char + b]
@@ -43,6 +47,25 @@ class Hit:
         if self.start_line == self.end_line:
             return f"{self.path}:{self.start_line}"
         return f"{self.path}:{self.start_line}-{self.end_line}"
+
+    def line_and_page(self, offset: int) -> tuple[int, int | None]:
+        """The line (and PDF page) of character ``offset`` of ``text``. A PDF's pages are
+        joined by a blank line (readers/pdf.py) and pypdf's text has none inside a page, so
+        each blank line after the chunk's first page starts the next page."""
+        line = self.start_line + self.text.count("\n", 0, offset)
+        if self.page is None or self.unit not in (None, "page"):
+            return line, self.page  # slides, cells, messages ...: a chunk stays in its unit
+        return line, self.page + self.text.count("\n\n", 0, offset)
+
+    @property
+    def citation(self) -> str:
+        """Where the first highlighted sentence stands: ``path:line``, ``path#page=N`` for a
+        PDF; the whole hit's :attr:`location` when nothing is highlighted."""
+        if not self.highlights:
+            return self.location
+        line, page = self.line_and_page(min(a for a, _ in self.highlights))
+        return (f"{self.path}#{self.unit or 'page'}={page}" if page is not None
+                else f"{self.path}:{line}")
 
 
 @dataclass(frozen=True)

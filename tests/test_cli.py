@@ -72,7 +72,7 @@ def test_index_via_env_var(tmp_path, docs, runner, hashing, monkeypatch):
 @pytest.mark.parametrize("args,code,message", [
     (["index", "/definitely/not/here"], 1, "Error: path not found: /definitely/not/here"),
     (["query", "hello", "--index", "/no/such/index"], 1, "Error: no index at /no/such/index"),
-    (["query", ""], 1, "Error: empty query"),
+    (["query", ""], 2, "Error: empty query"),
     (["query", "x", "-k", "0"], 2, "Error: Invalid value for '-k'"),
     (["index"], 2, "Error: Missing argument 'PATHS...'"),
 ])

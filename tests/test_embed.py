@@ -136,6 +136,9 @@ def test_index_encoder_and_mismatch(runner, small_index):
 ])
 def test_usage_errors(runner, args, message):
     r = runner.invoke(cli, ["embed", *args])
+    if "--json" in args:  # under --json the error is JSON too
+        assert r.exit_code == 2 and json.loads(r.output)["error"] == message
+        return
     assert r.exit_code == 2 and f"Error: {message}" in r.output
 
 

@@ -156,7 +156,7 @@ def test_query_method_and_fusion_options(tiny_index):
     assert [h["doc_id"] for h in fused] == [h["doc_id"] for h in bm25]
     assert fused[0]["score"] == 2.0 and fused[0]["method"] == "hybrid"
     r = CliRunner().invoke(cli, [*base, "-m", "hybrid", "--weights", "1,2,3"])
-    assert r.exit_code == 1 and "3 weights for 2 fused methods" in r.output
+    assert r.exit_code == 2 and "3 weights for 2 fused methods" in r.output  # usage
 
 
 @pytest.mark.parametrize("command", ["eval", "compare", "query"])

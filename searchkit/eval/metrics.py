@@ -40,9 +40,9 @@ def rank(scores: Mapping[str, float], k: int | None = None) -> list[str]:
 
 def _check_k(k: int) -> None:
     if not isinstance(k, int) or k < 1:
-        from ..errors import BadInput
+        from ..errors import BadUsage
 
-        raise BadInput(f"cutoff k must be a positive integer, got {k!r}")
+        raise BadUsage(f"cutoff k must be a positive integer, got {k!r}")
 
 
 def _num_rel(judged: Mapping[str, int]) -> int:
@@ -107,12 +107,12 @@ METRICS: dict[str, Callable[[Mapping[str, float], Mapping[str, int], int], float
 
 def parse_metric(name: str) -> tuple[str, int]:
     """``"ndcg@10"`` -> ``("ndcg", 10)``; raises :class:`~searchkit.errors.BadInput` otherwise."""
-    from ..errors import BadInput
+    from ..errors import BadUsage
 
     base, sep, cut = name.strip().lower().partition("@")
     if base not in METRICS or not sep or not cut.isdigit() or int(cut) < 1:
         known = ", ".join(f"{m}@K" for m in METRICS)
-        raise BadInput(f"unknown metric {name!r}: expected one of {known} with K >= 1")
+        raise BadUsage(f"unknown metric {name!r}: expected one of {known} with K >= 1")
     return base, int(cut)
 
 

@@ -14,7 +14,7 @@ from typing import Collection, Iterator, NamedTuple, Protocol, Sequence, runtime
 
 import numpy as np
 
-from ..errors import BadInput, IndexNotFound
+from ..errors import BadInput, BadUsage, IndexNotFound
 
 FORMAT_VERSION = 1
 META_FILE = "retriever.json"
@@ -73,7 +73,7 @@ def check_corpus(ids: Sequence[int], texts: Sequence[str]) -> np.ndarray:
 
 def check_k(k: int) -> int:
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
-        raise BadInput(f"k must be a non-negative integer, got {k!r}")
+        raise BadUsage(f"k must be a non-negative integer, got {k!r}")
     return int(k)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
-from ..errors import BadInput
+from ..errors import BadUsage
 from .base import Allowed, ScoredId, check_k
 from .fusion import rrf
 
@@ -40,21 +40,21 @@ class Fusion:
     def __post_init__(self):
         methods = tuple(self.methods)
         if not methods:
-            raise BadInput("hybrid needs at least one method to fuse")
+            raise BadUsage("hybrid needs at least one method to fuse")
         if "hybrid" in methods:
-            raise BadInput("hybrid cannot fuse itself")
+            raise BadUsage("hybrid cannot fuse itself")
         if len(set(methods)) != len(methods):
-            raise BadInput(f"a method is named twice in {','.join(methods)}")
+            raise BadUsage(f"a method is named twice in {','.join(methods)}")
         weights = tuple(float(w) for w in self.weights) if self.weights is not None else None
         if weights is not None:
             if len(weights) != len(methods):
-                raise BadInput(f"{len(weights)} weights for {len(methods)} fused methods")
+                raise BadUsage(f"{len(weights)} weights for {len(methods)} fused methods")
             if any(w < 0 for w in weights) or not any(w > 0 for w in weights):
-                raise BadInput("fusion weights must be >= 0, at least one > 0")
+                raise BadUsage("fusion weights must be >= 0, at least one > 0")
         if self.k < 0:
-            raise BadInput(f"RRF constant k must be >= 0, got {self.k}")
+            raise BadUsage(f"RRF constant k must be >= 0, got {self.k}")
         if self.coverage_power < 0:
-            raise BadInput(f"coverage power must be >= 0, got {self.coverage_power}")
+            raise BadUsage(f"coverage power must be >= 0, got {self.coverage_power}")
         object.__setattr__(self, "methods", methods)
         object.__setattr__(self, "weights", weights)
         object.__setattr__(self, "k", float(self.k))
@@ -71,7 +71,7 @@ class Fusion:
             try:
                 weights = [float(w) for w in weights.split(",") if w.strip()]
             except ValueError:
-                raise BadInput(f"weights must be numbers separated by commas: {weights!r}") from None
+                raise BadUsage(f"weights must be numbers separated by commas: {weights!r}") from None
         return cls(methods=tuple(fuse) if fuse else DEFAULT_FUSE,
                    weights=tuple(weights) if weights else None,
                    k=DEFAULT_RRF_K if k is None else k)

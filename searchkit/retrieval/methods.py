@@ -22,7 +22,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import BadInput
+from ..errors import BadUsage
 from . import REGISTRY
 from .hybrid import Fusion, HybridRetriever
 
@@ -42,7 +42,7 @@ TEXT_FORMAT = 2
 
 def check_method(name: str) -> str:
     if name not in METHODS:
-        raise BadInput(f"unknown method {name!r}; choose from: {', '.join(METHODS)}")
+        raise BadUsage(f"unknown method {name!r}; choose from: {', '.join(METHODS)}")
     return name
 
 
