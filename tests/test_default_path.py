@@ -205,14 +205,24 @@ def spans_of(idx, chunk_id, dim):
     return unpack(idx.store.sentence_vectors(idx.vector_key, [chunk_id])[chunk_id], dim)[0]
 
 
-def test_an_old_torch_index_still_answers_with_a_notice(sample_index, caplog):
+def test_an_old_torch_index_still_answers_with_a_notice(sample_index):
+    import logging
+
     from click.testing import CliRunner
 
     from searchkit.cli import cli
 
-    r = CliRunner().invoke(cli, ["query", "how do rivers wear away their sides", "--index",
-                                 str(sample_index), "-k", "3"])
+    seen: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: seen.append(record.getMessage())
+    log = logging.getLogger("searchkit")
+    log.addHandler(handler)
+    try:
+        r = CliRunner().invoke(cli, ["query", "how do rivers wear away their sides",
+                                     "--index", str(sample_index), "-k", "3"])
+    finally:
+        log.removeHandler(handler)
     assert r.exit_code == 0, r.output
     assert "river_bank_erosion" in r.stdout
-    notices = [m for m in caplog.messages if "uses the torch encoder (minilm)" in m]
+    notices = [m for m in seen if "uses the torch encoder (minilm)" in m]
     assert len(notices) == 1 and "--encoder minilm-int8 --rebuild" in notices[0]
