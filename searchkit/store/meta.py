@@ -60,7 +60,7 @@ def m002_document_unit(db: "sqlite_utils.Database") -> None:
 
 
 @migration
-def m004_sentence_vectors(db: "sqlite_utils.Database") -> None:
+def m005_sentence_vectors(db: "sqlite_utils.Database") -> None:
     # Highlight vectors of each chunk's sentences (searchkit.sentence_vectors), keyed like
     # the embedding cache so that moved or re-synced chunks keep them.
     db.execute("""CREATE TABLE IF NOT EXISTS sentence_vectors (
