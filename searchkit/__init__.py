@@ -7,8 +7,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .errors import (BadInput, EncoderMismatch, IndexLocked, IndexNotFound, ReadError,
-                     SearchkitError)
+from .errors import (BadInput, EncoderMismatch, IndexDamaged, IndexLocked, IndexNotFound,
+                     ReadError, SearchkitError)
 from .types import Hit, IndexReport, Skipped
 
 
@@ -33,5 +33,5 @@ def __getattr__(name):  # lazy: keep `import searchkit` and `search --help` fast
 
 
 __all__ = ["Index", "ChunkSettings", "Hit", "IndexReport", "Skipped", "SearchkitError",
-           "BadInput", "EncoderMismatch", "IndexLocked", "IndexNotFound", "ReadError",
+           "BadInput", "EncoderMismatch", "IndexDamaged", "IndexLocked", "IndexNotFound", "ReadError",
            "embed", "token_vectors", "tune", "TuneResult", "__version__"]

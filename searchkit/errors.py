@@ -23,3 +23,7 @@ class BadInput(SearchkitError):
 
 class ReadError(SearchkitError):
     """A document could not be read; indexing skips it with this reason."""
+
+
+class IndexDamaged(SearchkitError):
+    """The index's files are damaged; ``search check --repair`` or ``--rebuild`` fixes them."""

@@ -13,7 +13,7 @@ from typing import Sequence
 from . import __version__
 from .config import (DB_FILE, MANIFEST_FILE, VECTORS_FILE, ChunkSettings,  # noqa: F401
                      Manifest, default_index_path)
-from .errors import BadInput, EncoderMismatch, IndexNotFound, SearchkitError
+from .errors import BadInput, EncoderMismatch, IndexDamaged, IndexNotFound, SearchkitError
 from .pipeline import _Encoding, text_hash  # noqa: F401  (re-exported for tests, benchmarks)
 from .store.meta import MetaStore
 from .store.vectors import VectorIndex
@@ -74,6 +74,7 @@ class Index(IndexWriter):
                 idx.set_vector_index(vector_index)
             return idx
         from .encoders import get_encoder
+        from .store.lock import WriteLock
 
         enc = get_encoder(encoder)
         chunking = chunking or ChunkSettings(max_tokens=min(256, enc.max_tokens))
@@ -81,6 +82,23 @@ class Index(IndexWriter):
             raise BadInput(f"chunk size {chunking.max_tokens} exceeds the encoder's "
                            f"{enc.max_tokens} tokens")
         path.mkdir(parents=True, exist_ok=True)
+        # Created under the write lock, as any write: two first runs at once cannot both
+        # write a manifest (the loser is told the index is being written, or, once the
+        # winner is done, finds its index and its encoder).
+        lock = WriteLock(path).acquire()
+        try:
+            if index_exists(path):
+                lock.release()
+                return cls.create(path, encoder, chunking, exist_ok, vector_index)
+            return cls._create_locked(path, enc, chunking, vector_index)
+        finally:
+            lock.release()
+
+    @classmethod
+    def _create_locked(cls, path: Path, enc, chunking: ChunkSettings,
+                       vector_index: str | None) -> "Index":
+        for stale in (VECTORS_FILE, VECTORS_FILE + ".json"):
+            (path / stale).unlink(missing_ok=True)  # of an index whose database was deleted
         store = MetaStore(path / DB_FILE)
         manifest = Manifest(encoder=enc.id, dim=enc.dim,
                             chunking={"max_tokens": chunking.max_tokens,
@@ -111,15 +129,25 @@ class Index(IndexWriter):
         path = Path(path) if path else default_index_path()
         recover_swap(path)
         if not (path / DB_FILE).exists():
+            if (path / MANIFEST_FILE).exists():
+                raise IndexDamaged(
+                    f"index {path} has lost its database ({DB_FILE}); rebuild it from your "
+                    f"documents: search index PATHS --index {path} --rebuild")
             raise IndexNotFound(f"no index at {path} (create one with: search index PATH "
                                 f"--index {path})")
-        store = MetaStore(path / DB_FILE, readonly=readonly)
+        store = None
         try:
+            store = MetaStore(path / DB_FILE, readonly=readonly)
             manifest = Manifest.from_dict({k: store.get_meta(k) for k in
                                            Manifest.__dataclass_fields__
                                            if store.get_meta(k) is not None})
-        except Exception as e:  # a database that is not ours
-            store.close()
+        except Exception as e:  # a database that is not ours, or a damaged one
+            if store is not None:
+                store.close()
+            if (path / MANIFEST_FILE).exists():
+                from .writer import damaged_message
+
+                raise IndexDamaged(damaged_message(path, e)) from e
             raise IndexNotFound(f"{path} does not hold a searchkit index ({e})") from e
         if encoder and not _same_encoder(encoder, manifest.encoder):
             store.close()

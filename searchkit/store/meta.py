@@ -52,6 +52,13 @@ def m001_initial(db: "sqlite_utils.Database") -> None:
         PRIMARY KEY (encoder, text_hash)) WITHOUT ROWID""")
 
 
+@migration
+def m002_sources(db: "sqlite_utils.Database") -> None:
+    """The folders and files a user indexed (``search sources``)."""
+    db.execute("CREATE TABLE IF NOT EXISTS sources (path TEXT PRIMARY KEY, added_at REAL, "
+               "last_sync REAL)")
+
+
 class ReadOnlyDatabase:
     """What readers use of ``sqlite_utils.Database`` (``conn``, ``execute``, ``query``), on
     plain sqlite3. sqlite-utils (its imports and its plugin hooks, which scan every installed
