@@ -288,3 +288,39 @@ def senses(word: str, index: str | Path | None = None, max: int = 400,
 
     with Index.open(index, readonly=True) as idx:
         return idx.senses(word, max=max, senses=senses, seed=seed, encoder=encoder)
+
+
+def check(index: str | Path | None = None, repair: bool = False):
+    """Check (and with ``repair`` fix) the index at ``index`` (what ``search check`` does).
+    An index whose database cannot even be opened gets a report that says so.
+
+    Returns:
+        A :class:`searchkit.maintenance.CheckReport`.
+    """
+    from .errors import IndexDamaged
+    from .index import Index, _as_path
+    from .maintenance import CheckReport
+
+    path = _as_path(index)
+    try:
+        idx = Index.open(path, readonly=not repair)
+    except IndexDamaged as e:
+        return CheckReport(path=str(path), ok=False, problems=[str(e)])
+    with idx:
+        return idx.check(repair=repair)
+
+
+def sources(index: str | Path | None = None):
+    """The roots indexed into ``index`` with their document counts (``search sources``)."""
+    from .index import Index
+
+    with Index.open(index, readonly=True) as idx:
+        return idx.sources()
+
+
+def remove(paths, index: str | Path | None = None) -> int:
+    """Remove a folder's (or file's) documents from ``index`` (``search remove``)."""
+    from .index import Index
+
+    with Index.open(index, readonly=False) as idx:
+        return idx.remove(paths)

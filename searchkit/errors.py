@@ -27,3 +27,7 @@ class ReadError(SearchkitError):
 
 class IndexDamaged(SearchkitError):
     """The index's files are damaged; ``search check --repair`` or ``--rebuild`` fixes them."""
+
+
+class BadValue(BadInput, ValueError):
+    """A setting out of range (also a ``ValueError``, as it always was)."""

@@ -30,7 +30,14 @@ def _as_list(value: str | Iterable[str] | None) -> list[str]:
         return []
     if isinstance(value, str):
         return [value]
-    return [str(v) for v in value]
+    if isinstance(value, (bytes, dict)) or not hasattr(value, "__iter__"):
+        raise BadInput(f"a filter takes a string or a list of strings, not {value!r}")
+    out = []
+    for v in value:
+        if not isinstance(v, str):
+            raise BadInput(f"a filter takes a string or a list of strings, not {v!r}")
+        out.append(v)
+    return out
 
 
 def normalize_exts(ext: str | Iterable[str] | None) -> set[str]:
@@ -50,16 +57,24 @@ def to_timestamp(value: datetime | date | str | float | int) -> float:
     if isinstance(value, bool):
         raise BadInput(f"modified_after must be a date, not {value!r}")
     if isinstance(value, (int, float)):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise BadInput(f"modified_after must be a date, not {value!r}")
         return float(value)
     if isinstance(value, str):
         try:
             value = datetime.fromisoformat(value.strip())
         except ValueError:
             raise BadInput(f"modified_after: {value!r} is not a date (YYYY-MM-DD)") from None
-    if isinstance(value, datetime):
-        return value.timestamp()
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day).timestamp()
+    try:
+        if isinstance(value, datetime):
+            return value.timestamp()
+        if isinstance(value, date):
+            return datetime(value.year, value.month, value.day).timestamp()
+    except (ValueError, OverflowError, OSError):
+        # e.g. 0001-01-01 in a time zone east of UTC falls before year 1: nothing is older
+        if value.year <= 1970:
+            return float("-inf")
+        raise BadInput(f"modified_after: {value} is out of range") from None
     raise BadInput(f"modified_after must be a date, not {type(value).__name__}")
 
 

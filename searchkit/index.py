@@ -57,7 +57,7 @@ class Index(IndexWriter):
         Raises:
             EncoderMismatch: the existing index was built with another encoder.
         """
-        path = Path(path) if path else default_index_path()
+        path = _as_path(path)
         recover_swap(path)
         if vector_index is not None:
             VectorIndex.kind_for(0, vector_index)  # validates
@@ -126,7 +126,7 @@ class Index(IndexWriter):
             IndexNotFound: nothing is indexed at ``path``.
             EncoderMismatch: ``encoder`` differs from the one the index was built with.
         """
-        path = Path(path) if path else default_index_path()
+        path = _as_path(path)
         recover_swap(path)
         if not (path / DB_FILE).exists():
             if (path / MANIFEST_FILE).exists():
@@ -304,8 +304,8 @@ class Index(IndexWriter):
         from .query import search
 
         query = _check_query(query)
-        if k < 1:
-            raise BadInput("k must be at least 1")
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise BadInput(f"k must be an integer of at least 1, not {k!r}")
         fusion = None
         if fuse is not None or weights is not None or rrf_k is not None:
             from .retrieval.hybrid import Fusion
@@ -316,8 +316,11 @@ class Index(IndexWriter):
             from .filters import allowed_chunk_ids
 
             allowed = allowed_chunk_ids(self, **filters)
-        return search(self, query, k=k, method=method, allowed=allowed, group=group,
-                      fusion=fusion, diverse=diverse, highlight=highlight)
+        from .writer import damaged_as_error
+
+        with damaged_as_error(self.path):
+            return search(self, query, k=k, method=method, allowed=allowed, group=group,
+                          fusion=fusion, diverse=diverse, highlight=highlight)
 
     def ask(self, question: str, **filters) -> "Answer":
         """Answer ``question`` with a sentence of the corpus, its citation, passage,
@@ -331,8 +334,11 @@ class Index(IndexWriter):
         from .ask import ask
         from .filters import allowed_chunk_ids
 
+        from .writer import damaged_as_error
+
         question = _check_query(question)
-        return ask(self, question, allowed=allowed_chunk_ids(self, **filters))
+        with damaged_as_error(self.path):
+            return ask(self, question, allowed=allowed_chunk_ids(self, **filters))
 
     def _hits(self, ranked: list[tuple[int, float]], method: str) -> list[Hit]:
         rows = self.store.chunks_by_ids([i for i, _ in ranked])
@@ -366,6 +372,22 @@ class Index(IndexWriter):
 
     def documents(self) -> list[dict]:
         return self.store.documents()
+
+    def sources(self):
+        """The folders and files synced into this index, each with its document count
+        (a list of :class:`searchkit.maintenance.Source`; documents under no recorded root,
+        such as texts added through :meth:`add_texts`, come last with ``path=None``)."""
+        from .maintenance import sources
+
+        return sources(self)
+
+    def check(self, repair: bool = False):
+        """Check the index's files (see :func:`searchkit.maintenance.check`); with
+        ``repair``, fix what can be fixed in place. Returns a
+        :class:`searchkit.maintenance.CheckReport`."""
+        from .maintenance import check
+
+        return check(self, repair=repair)
 
     def senses(self, word: str, max: int = 400, senses: int | str = "auto", seed: int = 0,
                examples: int = 3, encoder: str | None = None):
@@ -498,6 +520,14 @@ def recover_swap(path: Path) -> None:
             os.replace(rebuilt, path)  # the new index was complete: it was being moved in
         else:
             os.replace(parked, path)
+
+
+def _as_path(path) -> Path:
+    if not path:
+        return default_index_path()
+    if not isinstance(path, (str, os.PathLike)):
+        raise BadInput(f"an index path must be a string or a Path, not {path!r}")
+    return Path(path)
 
 
 def _check_query(query) -> str:

@@ -64,6 +64,11 @@ class IndexWriter:
         if not dry_run:
             self._writable()
             self._check_revision()
+        if isinstance(paths, (str, os.PathLike)):
+            paths = [paths]
+        for p in paths:
+            if not isinstance(p, (str, os.PathLike)):
+                raise BadInput(f"a path must be a string or a Path, not {p!r}")
         roots = [Path(os.path.abspath(p)) for p in paths]
         for given, root in zip(paths, roots):
             if not root.exists():
@@ -93,6 +98,11 @@ class IndexWriter:
                 self.store.db.execute(
                     "INSERT INTO sources VALUES (?, ?, ?) ON CONFLICT(path) DO UPDATE "
                     "SET last_sync = excluded.last_sync", [str(r), now, now])
+
+    def _forget_source(self, path: Path) -> None:
+        r = str(path)
+        self.store.db.execute("DELETE FROM sources WHERE path = ? OR path LIKE ? ESCAPE '\\'",
+                              [r, _like_prefix(r.rstrip(os.sep) + os.sep)])
 
     def _own_folders(self) -> list[Path]:
         """This index's folder and its rebuild twin: never indexed."""
@@ -243,6 +253,11 @@ class IndexWriter:
         the text (re-adding the same text changes nothing). Returns the document ids."""
         self._writable()
         self._check_revision()
+        if isinstance(texts, (str, bytes)) or not hasattr(texts, "__len__"):
+            raise BadInput("texts must be a list of strings")
+        if metadata is not None and (not hasattr(metadata, "__len__")
+                                     or any(not isinstance(m, dict) for m in metadata)):
+            raise BadInput("metadata must be a list of dicts, one per text")
         if metadata is not None and len(metadata) != len(texts):
             raise BadInput("texts and metadata differ in length")
         lock = WriteLock(self.path).acquire()
@@ -267,6 +282,7 @@ class IndexWriter:
                                   {"size": len(text.encode()), "mtime": time.time(),
                                    "content_hash": digest}, meta)
                 p.replaces = old["id"] if old else None
+                pending = [q for q in pending if q.path != key]  # the same key twice: last wins
                 if p.chunks or old:
                     pending.append(p)
             vec = self._load_vectors()
@@ -277,9 +293,16 @@ class IndexWriter:
         finally:
             lock.release()
 
-    def remove(self, paths: Iterable[str]) -> int:
-        """Remove documents by their stored path/key. Returns the number removed."""
+    def remove(self, paths: str | Path | Iterable[str | Path]) -> int:
+        """Remove documents: each of ``paths`` is a stored path/key (a file, a text's
+        key), or a folder (relative to the current directory, or absolute) whose documents
+        all go, and which ``sources()`` no longer lists. Returns the number removed."""
         self._writable()
+        if isinstance(paths, (str, os.PathLike)):
+            paths = [paths]
+        for p in paths:
+            if not isinstance(p, (str, os.PathLike)) or not str(p):
+                raise BadInput(f"a path must be a non-empty string or a Path, not {p!r}")
         lock = WriteLock(self.path).acquire()
         try:
             vec = self._load_vectors()
@@ -287,9 +310,11 @@ class IndexWriter:
             with self.store.db.conn:
                 for p in paths:
                     d = self.store.document_by_path(str(p))
-                    if d:
+                    docs = [d] if d else self._docs_under([Path(os.path.abspath(p))])
+                    for d in docs:
                         vec_remove(vec, self.store.delete_document(d["id"]))
                         n += 1
+                    self._forget_source(Path(os.path.abspath(p)))
                 if n:
                     self.store.bump_generation()
             self._finish_write(vec)

@@ -32,6 +32,24 @@ def one_faiss_thread() -> Iterator[None]:
             faiss.omp_set_num_threads(threads)
 
 
+#: Cosine scores of unit vectors lie in [-1, 1]; beyond this the stored vectors are damaged.
+MAX_SCORE = 1.01
+
+
+def check_scores(index: "Index", found) -> None:
+    """Refuse scores that unit vectors cannot give (NaN, inf, above 1): a damaged store."""
+    import math
+
+    from ..errors import IndexDamaged
+
+    bad = [s for _, s in found if not math.isfinite(s) or abs(s) > MAX_SCORE]
+    if bad:
+        raise IndexDamaged(
+            f"index {index.path} gives impossible similarity scores ({bad[0]:.3g}): its "
+            f"vectors are damaged; repair them with: search check --repair --index "
+            f"{index.path}")
+
+
 class DenseRetriever:
     """Cosine search over the index's chunk vectors with the index's encoder.
 
@@ -52,6 +70,7 @@ class DenseRetriever:
         qv = self.index.encoder.encode_query(query)
         with one_faiss_thread():
             found = vec.search(qv, k, allowed_array(allowed))[0]
+        check_scores(self.index, found)
         return [ScoredId(i, s) for i, s in found]
 
     def __len__(self) -> int:

@@ -79,7 +79,9 @@ class VectorIndex:
         """The kind an index of ``n`` vectors gets for the setting ``requested``."""
         if requested and requested != "auto":
             if requested not in KINDS:
-                raise ValueError(f"unknown vector index kind {requested!r} ({', '.join(KINDS)})")
+                from ..errors import BadValue
+
+                raise BadValue(f"unknown vector index kind {requested!r} ({', '.join(KINDS)})")
             return requested
         return "hnsw" if n > ANN_THRESHOLD else "flat"
 
