@@ -194,7 +194,12 @@ def _rebuild(path: Path, paths, include, exclude, encoder, chunking, progress,
                            **({"encoder": encoder} if encoder else {}))
         try:
             if not damaged:
-                new.import_embeddings(path)
+                import sqlite3
+
+                try:
+                    new.import_embeddings(path)
+                except sqlite3.DatabaseError:  # damaged pages: their texts are embedded again
+                    pass
             report = new.add_paths(paths, include, exclude, progress=progress,
                                    max_bytes=max_bytes, **(walk_opts or {}))
         finally:

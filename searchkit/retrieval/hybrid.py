@@ -85,6 +85,9 @@ class Fusion:
                 weights = [float(w) for w in weights.split(",") if w.strip()]
             except ValueError:
                 raise BadInput(f"weights must be numbers separated by commas: {weights!r}") from None
+        for name, v in (("fused methods", fuse), ("weights", weights)):
+            if v is not None and not hasattr(v, "__iter__"):
+                raise BadInput(f"{name} must be a list or a comma-separated string, not {v!r}")
         return cls(methods=tuple(fuse) if fuse else DEFAULT_FUSE,
                    weights=tuple(weights) if weights else None,
                    k=DEFAULT_RRF_K if k is None else k)
