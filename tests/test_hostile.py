@@ -170,6 +170,7 @@ def test_concurrent_first_runs_never_mix_encoders(tmp_path, docs):
         go.touch()
         outs = [p.communicate(timeout=120)[0].strip() for p in procs]
         outcomes.append(outs)
+        print(outs)
         assert "ok" in outs, outs
         for o in outs:  # the loser is told why, in searchkit's words
             assert o == "ok" or o.startswith(("IndexLocked", "EncoderMismatch")), o
