@@ -432,3 +432,14 @@ def test_utf16_and_utf32_text_is_read(tmp_path, hashing, encoding):
         rep = idx.add_paths([d])
         assert rep.new and not rep.skipped
         assert idx.search("Thames", method="bm25")[0].text.startswith("Crème brûlée")
+
+
+def test_safe_display_escapes_what_could_fool_a_terminal():
+    from searchkit.text import safe_display
+
+    assert safe_display("notes/plan.md") == "notes/plan.md"
+    assert safe_display("a\nb\tc\x1b[31m") == "a\\nb\\tc\\x1b[31m"
+    assert safe_display("invoice\u202egnp.exe") == "invoice\\u202egnp.exe"
+    assert safe_display("x\u2028y\x85z\x7f") == "x\\u2028y\\x85z\\x7f"
+    assert safe_display("caf\xe9 \u05e9\u05dc\u05d5\u05dd") == "caf\xe9 \u05e9\u05dc\u05d5\u05dd"
+    assert safe_display("bad-\udcff.txt") == "bad-\\udcff.txt"
