@@ -479,7 +479,7 @@ def index_exists(path: Path) -> bool:
                     "SELECT 1 FROM manifest WHERE key = 'encoder'").fetchone():
                 return True
             return bool(tables - {"_migrations", "manifest", "documents", "chunks",
-                                  "embeddings", "sqlite_sequence"}) or (
+                                  "embeddings", "sqlite_sequence", "sources"}) or (
                 "documents" in tables
                 and conn.execute("SELECT count(*) FROM documents").fetchone()[0] > 0)
         finally:
