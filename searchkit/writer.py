@@ -169,7 +169,8 @@ class IndexWriter:
             if key not in by_path and gone_by_hash.get(digest):
                 old = gone_by_hash[digest].pop()
                 del gone[old["path"]]
-                renames.append((old, key, {"size": found.size, "mtime": found.mtime}))
+                renames.append((old, key, {"size": found.size, "mtime": found.mtime,
+                                           "real_path": _real_path(key)}))
                 report.renamed.append((old["path"], key))
                 continue
             to_read.append((path, data, digest, found))
@@ -187,7 +188,8 @@ class IndexWriter:
                     del data
                     parts = self._prepare_parts(key, doc, {"size": found.size,
                                                            "mtime": found.mtime,
-                                                           "content_hash": digest})
+                                                           "content_hash": digest,
+                                                           "real_path": _real_path(key)})
                     del doc
                     p = next(parts, None)
                 except ReadError as e:
@@ -603,6 +605,13 @@ def vec_remove(vec: VectorIndex, ids: list[int]) -> None:
     if not ids:
         return
     vec.remove(ids)  # HNSW keeps tombstones (see searchkit.store.vectors)
+
+
+def _real_path(path: str) -> str | None:
+    """Where a file reached through symlinks really is (for path filters); None when that
+    is the path itself."""
+    real = os.path.realpath(path)
+    return real if real != path else None
 
 
 def _printable_path(path: str) -> str:

@@ -143,3 +143,19 @@ def test_sources_and_remove_have_help_with_examples():
     for cmd in ("sources", "remove"):
         res = CliRunner().invoke(cli, [cmd, "--help"])
         assert res.exit_code == 0 and "Examples:" in res.output
+
+
+def test_files_through_a_symlinked_folder_match_both_names(tmp_path, hashing, monkeypatch):
+    real = tmp_path / "elsewhere" / "journal"
+    write(real / "day.txt", "a walk by the harbour")
+    root = tmp_path / "work"
+    root.mkdir()
+    (root / "notes").symlink_to(real)
+    monkeypatch.chdir(root)
+    with Index.create(tmp_path / "idx", encoder="hashing-test") as idx:
+        rep = idx.add_paths(["."], follow_outside=True)
+        assert [os.path.relpath(p, root) for p in rep.new] == ["notes/day.txt"]
+        for glob in ("notes/*", "./notes/*", str(real) + "/*", "*/journal/*"):
+            hits = idx.search("harbour", method="bm25", path=glob)
+            assert [h.path for h in hits] == ["notes/day.txt"], glob
+        assert not idx.search("harbour", method="bm25", path="other/*")

@@ -59,6 +59,15 @@ def m002_sources(db: "sqlite_utils.Database") -> None:
                "last_sync REAL)")
 
 
+@migration
+def m003_real_path(db: "sqlite_utils.Database") -> None:
+    """Where a document reached through a symlinked folder really is (path filters match
+    either name)."""
+    cols = {r[1] for r in db.execute("PRAGMA table_info(documents)")}
+    if "real_path" not in cols:
+        db.execute("ALTER TABLE documents ADD COLUMN real_path TEXT")
+
+
 class ReadOnlyDatabase:
     """What readers use of ``sqlite_utils.Database`` (``conn``, ``execute``, ``query``), on
     plain sqlite3. sqlite-utils (its imports and its plugin hooks, which scan every installed
