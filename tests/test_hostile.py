@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from searchkit import BadInput, Index, IndexDamaged, IndexLocked, EncoderMismatch
+from searchkit import BadInput, Index, IndexLocked
 from searchkit.cli import cli
 from searchkit.errors import ReadError
 from searchkit.fileio import read_limited
