@@ -202,14 +202,6 @@ def test_create_takes_the_write_lock(tmp_path, hashing):
 
 # -- damaged stores ----------------------------------------------------------------------
 
-@pytest.fixture
-def built(tmp_path, docs, hashing):
-    path = tmp_path / "idx"
-    with Index.create(path, encoder="hashing-test") as idx:
-        idx.add_paths([docs])
-    return path
-
-
 def garble_vectors(path: Path, keep_mtime: bool) -> None:
     """Overwrite stored floats with 6.9e36, the size unchanged (as in the probe)."""
     f = path / "vectors.faiss"
@@ -222,37 +214,37 @@ def garble_vectors(path: Path, keep_mtime: bool) -> None:
         os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
 
 
-def test_garbled_vector_file_touched_is_rebuilt_from_the_database(built, caplog):
-    with Index.open(built) as idx:
+def test_garbled_vector_file_touched_is_rebuilt_from_the_database(hashing_index, caplog):
+    with Index.open(hashing_index) as idx:
         good = [(h.path, h.score) for h in idx.search("river banks", method="dense")]
-    garble_vectors(built, keep_mtime=False)
-    with Index.open(built) as idx:
+    garble_vectors(hashing_index, keep_mtime=False)
+    with Index.open(hashing_index) as idx:
         got = [(h.path, h.score) for h in idx.search("river banks", method="dense")]
     assert got == good
     assert "rebuilding it from the database" in caplog.text
-    assert not Index.open(built).check().ok
+    assert not Index.open(hashing_index).check().ok
 
 
-def test_garbled_vector_file_in_place_is_refused_then_repaired(built):
-    garble_vectors(built, keep_mtime=True)  # bit rot: same size, same mtime
-    res = CliRunner().invoke(cli, ["query", "river banks", "--index", str(built), "-m",
+def test_garbled_vector_file_in_place_is_refused_then_repaired(hashing_index):
+    garble_vectors(hashing_index, keep_mtime=True)  # bit rot: same size, same mtime
+    res = CliRunner().invoke(cli, ["query", "river banks", "--index", str(hashing_index), "-m",
                                    "dense"])
     assert res.exit_code == 1
     assert "vector file is damaged" in res.output and "search check --repair" in res.output
-    res = CliRunner().invoke(cli, ["check", "--index", str(built), "--repair"])
+    res = CliRunner().invoke(cli, ["check", "--index", str(hashing_index), "--repair"])
     assert res.exit_code == 0, res.output
     assert "Repaired: vector file rebuilt" in res.output
-    res = CliRunner().invoke(cli, ["query", "river banks", "--index", str(built), "-m",
+    res = CliRunner().invoke(cli, ["query", "river banks", "--index", str(hashing_index), "-m",
                                    "dense"])
     assert res.exit_code == 0 and "river.md" in res.output
 
 
-def test_sync_replaces_a_garbled_vector_file(built, docs):
-    garble_vectors(built, keep_mtime=False)
+def test_sync_replaces_a_garbled_vector_file(hashing_index, docs):
+    garble_vectors(hashing_index, keep_mtime=False)
     (docs / "new.txt").write_text("a new note about lanterns")
-    with Index.open(built, readonly=False) as idx:
+    with Index.open(hashing_index, readonly=False) as idx:
         idx.add_paths([docs])
-    with Index.open(built) as idx:
+    with Index.open(hashing_index) as idx:
         assert idx.check().ok
 
 
@@ -265,50 +257,50 @@ def garble_pages(db: Path) -> None:
     db.write_bytes(bytes(data))
 
 
-def test_garbled_database_pages_are_found_and_rebuilt(built, docs):
-    db = built / "index.db"
-    with Index.open(built, readonly=False) as idx:  # fold the WAL into the file first
+def test_garbled_database_pages_are_found_and_rebuilt(hashing_index, docs):
+    db = hashing_index / "index.db"
+    with Index.open(hashing_index, readonly=False) as idx:  # fold the WAL into the file first
         idx.store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     garble_pages(db)
-    res = CliRunner().invoke(cli, ["check", "--index", str(built)])
+    res = CliRunner().invoke(cli, ["check", "--index", str(hashing_index)])
     assert res.exit_code == 1
     assert "Problem: " in res.output and "damaged" in res.output
     assert "--rebuild" in res.output
-    res = CliRunner().invoke(cli, ["index", str(docs), "--index", str(built), "--rebuild",
+    res = CliRunner().invoke(cli, ["index", str(docs), "--index", str(hashing_index), "--rebuild",
                                    "-q"])
     assert res.exit_code == 0, res.output
-    with Index.open(built) as idx:
+    with Index.open(hashing_index) as idx:
         assert idx.check().ok
         assert idx.manifest.encoder == "hashing-test"
         assert idx.search("river banks", method="bm25")
 
 
-def test_garbage_database_names_rebuild_and_rebuild_works(built, docs):
-    (built / "index.db").write_bytes(os.urandom(64 * 1024))
-    for f in built.glob("index.db-*"):
+def test_garbage_database_names_rebuild_and_rebuild_works(hashing_index, docs):
+    (hashing_index / "index.db").write_bytes(os.urandom(64 * 1024))
+    for f in hashing_index.glob("index.db-*"):
         f.unlink()
-    res = CliRunner().invoke(cli, ["query", "river", "--index", str(built)])
+    res = CliRunner().invoke(cli, ["query", "river", "--index", str(hashing_index)])
     assert res.exit_code == 1
     assert "is damaged" in res.output and "--rebuild" in res.output
     assert "does not hold a searchkit index" not in res.output
-    res = CliRunner().invoke(cli, ["index", str(docs), "--index", str(built), "--rebuild",
+    res = CliRunner().invoke(cli, ["index", str(docs), "--index", str(hashing_index), "--rebuild",
                                    "-q"])
     assert res.exit_code == 0, res.output
-    with Index.open(built) as idx:
+    with Index.open(hashing_index) as idx:
         assert idx.manifest.encoder == "hashing-test" and idx.check().ok
 
 
-def test_deleted_database_keeps_the_encoder_of_the_manifest(built, docs):
-    for f in built.glob("index.db*"):
+def test_deleted_database_keeps_the_encoder_of_the_manifest(hashing_index, docs):
+    for f in hashing_index.glob("index.db*"):
         f.unlink()
-    res = CliRunner().invoke(cli, ["query", "river", "--index", str(built)])
+    res = CliRunner().invoke(cli, ["query", "river", "--index", str(hashing_index)])
     assert res.exit_code == 1 and "lost its database" in res.output
-    res = CliRunner().invoke(cli, ["index", str(docs), "--index", str(built), "--encoder",
+    res = CliRunner().invoke(cli, ["index", str(docs), "--index", str(hashing_index), "--encoder",
                                    "minilm-int8"])
     assert res.exit_code == 1 and "manifest.json" in res.output
-    res = CliRunner().invoke(cli, ["index", str(docs), "--index", str(built), "-q"])
+    res = CliRunner().invoke(cli, ["index", str(docs), "--index", str(hashing_index), "-q"])
     assert res.exit_code == 0, res.output
-    with Index.open(built) as idx:
+    with Index.open(hashing_index) as idx:
         assert idx.manifest.encoder == "hashing-test" and idx.check().ok
 
 
