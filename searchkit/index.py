@@ -461,6 +461,11 @@ def _baselines(folder: Path) -> dict[str, dict]:
     return out
 
 
+#: Tables searchkit's migrations create (on main, m002 adds sentence_vectors).
+OWN_TABLES = {"_migrations", "manifest", "documents", "chunks", "embeddings",
+              "sqlite_sequence", "sources", "sentence_vectors"}
+
+
 def index_exists(path: Path) -> bool:
     """Whether ``path`` holds an index. A database left without a manifest by a process
     killed while creating the index does not count (creating it again completes it); a
@@ -478,8 +483,7 @@ def index_exists(path: Path) -> bool:
             if "manifest" in tables and conn.execute(
                     "SELECT 1 FROM manifest WHERE key = 'encoder'").fetchone():
                 return True
-            return bool(tables - {"_migrations", "manifest", "documents", "chunks",
-                                  "embeddings", "sqlite_sequence", "sources"}) or (
+            return bool(tables - OWN_TABLES) or (
                 "documents" in tables
                 and conn.execute("SELECT count(*) FROM documents").fetchone()[0] > 0)
         finally:

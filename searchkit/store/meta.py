@@ -53,14 +53,14 @@ def m001_initial(db: "sqlite_utils.Database") -> None:
 
 
 @migration
-def m002_sources(db: "sqlite_utils.Database") -> None:
+def m003_sources(db: "sqlite_utils.Database") -> None:
     """The folders and files a user indexed (``search sources``)."""
     db.execute("CREATE TABLE IF NOT EXISTS sources (path TEXT PRIMARY KEY, added_at REAL, "
                "last_sync REAL)")
 
 
 @migration
-def m003_real_path(db: "sqlite_utils.Database") -> None:
+def m004_real_path(db: "sqlite_utils.Database") -> None:
     """Where a document reached through a symlinked folder really is (path filters match
     either name)."""
     cols = {r[1] for r in db.execute("PRAGMA table_info(documents)")}
