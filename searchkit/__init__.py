@@ -7,8 +7,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .errors import (BadInput, BadUsage, EncoderMismatch, IndexLocked, IndexNotFound,
-                     ReadError, SearchkitError)
+from .errors import (BadInput, BadUsage, EncoderMismatch, IndexDamaged, IndexLocked,
+                     IndexNotFound, ReadError, SearchkitError)
 from .types import Answer, Hit, IndexReport, Skipped
 
 
@@ -37,6 +37,6 @@ def __getattr__(name):  # lazy: keep `import searchkit` and `search --help` fast
 
 
 __all__ = ["Index", "ChunkSettings", "Hit", "Answer", "Senses", "IndexReport", "Skipped",
-           "SearchkitError", "BadInput", "BadUsage", "EncoderMismatch", "IndexLocked",
-           "IndexNotFound", "ReadError",
+           "SearchkitError", "BadInput", "BadUsage", "EncoderMismatch", "IndexDamaged",
+           "IndexLocked", "IndexNotFound", "ReadError",
            "embed", "token_vectors", "tune", "TuneResult", "__version__"]

@@ -26,7 +26,8 @@ def index_paths(paths: Sequence[str], index: str | Path | None = None,
                 encoder: str | None = None, chunk_size: int | None = None,
                 overlap: int | None = None, dry_run: bool = False, rebuild: bool = False,
                 progress=None, max_file_mb: float | None = None,
-                vector_index: str | None = None) -> IndexReport:
+                vector_index: str | None = None, follow_outside: bool = False,
+                ignore: bool = True) -> IndexReport:
     """Create or sync the index at ``index`` from ``paths`` (what ``search index`` does).
 
     With ``rebuild``, a complete new index is built beside the old one and swapped in only
@@ -34,7 +35,13 @@ def index_paths(paths: Sequence[str], index: str | Path | None = None,
     nothing is written and the report holds what a real run would do (also for an index
     that does not exist yet). ``max_file_mb`` overrides ``SEARCHKIT_MAX_FILE_MB``.
     ``vector_index`` (``auto``, ``flat``, ``hnsw``) sets the FAISS index kind, also of an
-    existing index (see :mod:`searchkit.store.vectors`).
+    existing index (see :mod:`searchkit.store.vectors`). ``follow_outside`` indexes files
+    that symlinks lead to outside ``paths`` (skipped and reported by default); ``ignore=False``
+    disregards ``.gitignore``/``.searchignore`` files.
+
+    An index folder whose database is missing keeps the encoder and chunking its
+    ``manifest.json`` names (another ``encoder`` needs ``rebuild``); one whose database is
+    damaged is rebuilt from ``paths`` with ``rebuild``.
 
     Raises:
         BadInput: a path does not exist, or chunk settings that the index does not use.
@@ -51,16 +58,30 @@ def index_paths(paths: Sequence[str], index: str | Path | None = None,
     max_bytes = _max_bytes(max_file_mb)
     recover_swap(path)
     exists = index_exists(path)
+    walk_opts = {"follow_outside": follow_outside, "ignore": ignore}
+    orphan = None if exists else _orphan_manifest(path)
+    if orphan and rebuild:
+        encoder = encoder or orphan.encoder
+    elif orphan:
+        if encoder and not _same_encoder(encoder, orphan.encoder):
+            raise EncoderMismatch(
+                f"index {path} was built with encoder {orphan.encoder!r} (its manifest.json "
+                f"says so; its database is missing), not {encoder!r}; add --rebuild")
+        encoder = orphan.encoder
+        chunking = chunking or ChunkSettings(max_tokens=orphan.chunking.get("max_tokens", 256),
+                                             overlap=orphan.chunking.get("overlap", 32))
     if rebuild and exists:
         if dry_run:  # what a rebuild would do: a new index, with the old one's vectors
             with Index.open(path) as old:
                 return _plan_new(paths, include, exclude, encoder or old.manifest.encoder,
-                                 chunking or old.chunk_settings, max_bytes, reuse=path)
+                                 chunking or old.chunk_settings, max_bytes, reuse=path,
+                                 walk_opts=walk_opts)
         return _rebuild(path, paths, include, exclude, encoder, chunking, progress, max_bytes,
-                        vector_index)
+                        vector_index, walk_opts)
     if not exists:
         if dry_run:
-            return _plan_new(paths, include, exclude, encoder, chunking, max_bytes)
+            return _plan_new(paths, include, exclude, encoder, chunking, max_bytes,
+                             walk_opts=walk_opts)
         idx = Index.create(path, encoder=encoder, chunking=chunking,
                            vector_index=vector_index)
     else:
@@ -78,9 +99,32 @@ def index_paths(paths: Sequence[str], index: str | Path | None = None,
             idx.set_vector_index(vector_index)
     try:
         return idx.add_paths(paths, include, exclude, dry_run=dry_run, progress=progress,
-                             max_bytes=max_bytes)
+                             max_bytes=max_bytes, **walk_opts)
     finally:
         idx.close()
+
+
+def _orphan_manifest_file(path: Path):
+    import json
+
+    from .config import MANIFEST_FILE, Manifest
+
+    try:
+        data = json.loads((path / MANIFEST_FILE).read_text())
+        return Manifest.from_dict(data) if isinstance(data, dict) and "encoder" in data \
+            else None
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def _orphan_manifest(path: Path):
+    """The :class:`~searchkit.config.Manifest` of ``path/manifest.json`` when the folder
+    has one but no database (deleted by hand), else None."""
+    from .config import DB_FILE, MANIFEST_FILE
+
+    if (path / DB_FILE).exists() or not (path / MANIFEST_FILE).exists():
+        return None
+    return _orphan_manifest_file(path)
 
 
 def _max_bytes(max_file_mb: float | None) -> int:
@@ -92,7 +136,7 @@ def _max_bytes(max_file_mb: float | None) -> int:
 
 
 def _plan_new(paths, include, exclude, encoder, chunking, max_bytes,
-              reuse: Path | None = None) -> IndexReport:
+              reuse: Path | None = None, walk_opts: dict | None = None) -> IndexReport:
     """The dry run of a new index: the same planning as a sync, against an empty index
     in a temporary folder (so the chunk counts and skipped files are the real ones); with
     ``reuse``, holding that index's cached vectors, as a rebuild would."""
@@ -105,13 +149,15 @@ def _plan_new(paths, include, exclude, encoder, chunking, max_bytes,
         try:
             if reuse is not None:
                 idx.import_embeddings(reuse)
-            return idx.add_paths(paths, include, exclude, dry_run=True, max_bytes=max_bytes)
+            return idx.add_paths(paths, include, exclude, dry_run=True, max_bytes=max_bytes,
+                                 **(walk_opts or {}))
         finally:
             idx.close()
 
 
 def _rebuild(path: Path, paths, include, exclude, encoder, chunking, progress,
-             max_bytes, vector_index: str | None = None) -> IndexReport:
+             max_bytes, vector_index: str | None = None,
+             walk_opts: dict | None = None) -> IndexReport:
     """Build into ``<path>.rebuild``, then swap directories atomically. The old index stays
     locked (no other writer) and readable until the swap; killed before it, the old index
     is untouched (the next rebuild starts over). Vectors already computed for a chunk text
@@ -122,23 +168,40 @@ def _rebuild(path: Path, paths, include, exclude, encoder, chunking, progress,
     from .index import Index, swap_directories
     from .store.lock import WriteLock
 
-    old = Index.open(path, readonly=True)
-    encoder = encoder or old.manifest.encoder
-    chunking = chunking or old.chunk_settings
-    vector_index = vector_index or old.manifest.vector_index
-    old.close()
+    from .errors import IndexDamaged
+
+    damaged = False
+    try:
+        old = Index.open(path, readonly=True)
+        manifest, old_chunking = old.manifest, old.chunk_settings
+        old.close()
+    except IndexDamaged:  # rebuilt from the documents, with what manifest.json says
+        damaged = True
+        manifest = _orphan_manifest_file(path)
+        old_chunking = (ChunkSettings(max_tokens=manifest.chunking.get("max_tokens", 256),
+                                      overlap=manifest.chunking.get("overlap", 32))
+                        if manifest else None)
+    encoder = encoder or (manifest.encoder if manifest else None)
+    chunking = chunking or old_chunking
+    vector_index = vector_index or (manifest.vector_index if manifest else None)
     lock = WriteLock(path).acquire()
     tmp = path.with_name(path.name + ".rebuild")
     try:
         for leftover in (tmp, path.with_name(path.name + ".swap")):
             if leftover.exists():
                 shutil.rmtree(leftover)  # an interrupted earlier rebuild
-        new = Index.create(tmp, encoder=encoder, chunking=chunking, exist_ok=False,
-                           vector_index=vector_index)
+        new = Index.create(tmp, chunking=chunking, exist_ok=False, vector_index=vector_index,
+                           **({"encoder": encoder} if encoder else {}))
         try:
-            new.import_embeddings(path)
+            if not damaged:
+                import sqlite3
+
+                try:
+                    new.import_embeddings(path)
+                except sqlite3.DatabaseError:  # damaged pages: their texts are embedded again
+                    pass
             report = new.add_paths(paths, include, exclude, progress=progress,
-                                   max_bytes=max_bytes)
+                                   max_bytes=max_bytes, **(walk_opts or {}))
         finally:
             new.close()
         swap_directories(tmp, path)
@@ -230,3 +293,39 @@ def senses(word: str, index: str | Path | None = None, max: int = 400,
 
     with Index.open(index, readonly=True) as idx:
         return idx.senses(word, max=max, senses=senses, seed=seed, encoder=encoder)
+
+
+def check(index: str | Path | None = None, repair: bool = False):
+    """Check (and with ``repair`` fix) the index at ``index`` (what ``search check`` does).
+    An index whose database cannot even be opened gets a report that says so.
+
+    Returns:
+        A :class:`searchkit.maintenance.CheckReport`.
+    """
+    from .errors import IndexDamaged
+    from .index import Index, _as_path
+    from .maintenance import CheckReport
+
+    path = _as_path(index)
+    try:
+        idx = Index.open(path, readonly=not repair)
+    except IndexDamaged as e:
+        return CheckReport(path=str(path), ok=False, problems=[str(e)])
+    with idx:
+        return idx.check(repair=repair)
+
+
+def sources(index: str | Path | None = None):
+    """The roots indexed into ``index`` with their document counts (``search sources``)."""
+    from .index import Index
+
+    with Index.open(index, readonly=True) as idx:
+        return idx.sources()
+
+
+def remove(paths, index: str | Path | None = None) -> int:
+    """Remove a folder's (or file's) documents from ``index`` (``search remove``)."""
+    from .index import Index
+
+    with Index.open(index, readonly=False) as idx:
+        return idx.remove(paths)

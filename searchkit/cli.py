@@ -30,6 +30,9 @@ LAZY_COMMANDS = {
     "embed": "searchkit.cli_embed:embed_cmd",
     "tune": "searchkit.cli_embed:tune_cmd",
     "formats": "searchkit.cli_formats:formats_cmd",
+    "check": "searchkit.cli_check:check_cmd",
+    "sources": "searchkit.cli_sources:sources_cmd",
+    "remove": "searchkit.cli_sources:remove_cmd",
 }
 
 
@@ -134,7 +137,8 @@ def _setup_logging(quiet: bool) -> None:
 index_option = click.option(
     "--index", "index_dir", type=click.Path(file_okay=False), envvar="SEARCHKIT_INDEX",
     default=None, show_envvar=True,
-    help="Index directory. [default: indexes/default]")
+    help="Index directory. [default: <per-user data folder>/default, e.g. "
+         "~/.local/share/searchkit/default; $SEARCHKIT_HOME/default when set]")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
 
@@ -213,11 +217,16 @@ def cli(ctx):
 @click.option("--max-file-mb", type=click.FloatRange(min=0, min_open=True), default=None,
               envvar="SEARCHKIT_MAX_FILE_MB", show_envvar=True, metavar="MB",
               help="Skip files larger than MB megabytes. [default: 50]")
+@click.option("--follow-outside", is_flag=True,
+              help="Follow symlinks that lead outside PATHS (skipped and reported by default).")
+@click.option("--no-ignore", is_flag=True,
+              help="Index what .gitignore and .searchignore files exclude.")
 @click.option("-v", "--verbose", is_flag=True, help="List every skipped file.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
 @json_option
 def index_cmd(paths, index_dir, include, exclude, encoder, chunk_size, overlap, vector_index,
-              dry_run, rebuild, max_file_mb, verbose, quiet, as_json):
+              dry_run, rebuild, max_file_mb, follow_outside, no_ignore, verbose, quiet,
+              as_json):
     """Index (or re-sync) the documents under PATHS.
 
     Reads .txt .md .rst .html .pdf .docx .odt .epub .ipynb .eml .mbox .pptx and common
@@ -256,7 +265,8 @@ def index_cmd(paths, index_dir, include, exclude, encoder, chunk_size, overlap, 
                              exclude=exclude, encoder=encoder, chunk_size=chunk_size,
                              overlap=overlap, dry_run=dry_run, rebuild=rebuild,
                              progress=bar.update, max_file_mb=max_file_mb,
-                             vector_index=vector_index)
+                             vector_index=vector_index, follow_outside=follow_outside,
+                             ignore=not no_ignore)
     finally:
         bar.close()
     if as_json:

@@ -19,8 +19,16 @@ DEFAULT_MAX_FILE_BYTES = 50 * 1024 * 1024
 
 
 def index_home() -> Path:
-    """Folder that holds indexes and tuned models: ``$SEARCHKIT_HOME`` or ``./indexes``."""
-    return Path(os.environ.get("SEARCHKIT_HOME") or "indexes")
+    """Folder that holds indexes and tuned models: ``$SEARCHKIT_HOME``, else the per-user
+    data folder (platformdirs: ``~/.local/share/searchkit`` on Linux,
+    ``~/Library/Application Support/searchkit`` on macOS, ``%LOCALAPPDATA%\\searchkit`` on
+    Windows), so that an index never lands in (and mixes with) the folder a user indexes."""
+    env = os.environ.get("SEARCHKIT_HOME")
+    if env:
+        return Path(env)
+    import platformdirs
+
+    return platformdirs.user_data_path("searchkit", appauthor=False)
 
 
 def default_index_path() -> Path:
@@ -52,10 +60,16 @@ class ChunkSettings:
     overlap: int = 32
 
     def __post_init__(self):
+        from .errors import BadValue
+
+        for name in ("max_tokens", "overlap"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int):
+                raise BadValue(f"chunk {name} must be an integer, not {v!r}")
         if self.max_tokens < 8:
-            raise ValueError("chunk size must be at least 8 tokens")
+            raise BadValue("chunk size must be at least 8 tokens")
         if not 0 <= self.overlap < self.max_tokens // 2:
-            raise ValueError("overlap must be >= 0 and below half the chunk size")
+            raise BadValue("overlap must be >= 0 and below half the chunk size")
 
 
 @dataclass

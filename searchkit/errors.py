@@ -28,3 +28,11 @@ class BadUsage(BadInput):
 
 class ReadError(SearchkitError):
     """A document could not be read; indexing skips it with this reason."""
+
+
+class IndexDamaged(SearchkitError):
+    """The index's files are damaged; ``search check --repair`` or ``--rebuild`` fixes them."""
+
+
+class BadValue(BadInput, ValueError):
+    """A setting out of range (also a ``ValueError``, as it always was)."""

@@ -30,7 +30,14 @@ def _as_list(value: str | Iterable[str] | None) -> list[str]:
         return []
     if isinstance(value, str):
         return [value]
-    return [str(v) for v in value]
+    if isinstance(value, (bytes, dict)) or not hasattr(value, "__iter__"):
+        raise BadUsage(f"a filter takes a string or a list of strings, not {value!r}")
+    out = []
+    for v in value:
+        if not isinstance(v, str):
+            raise BadUsage(f"a filter takes a string or a list of strings, not {v!r}")
+        out.append(v)
+    return out
 
 
 def normalize_exts(ext: str | Iterable[str] | None) -> set[str]:
@@ -50,29 +57,44 @@ def to_timestamp(value: datetime | date | str | float | int) -> float:
     if isinstance(value, bool):
         raise BadUsage(f"modified_after must be a date, not {value!r}")
     if isinstance(value, (int, float)):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise BadUsage(f"modified_after must be a date, not {value!r}")
         return float(value)
     if isinstance(value, str):
         try:
             value = datetime.fromisoformat(value.strip())
         except ValueError:
             raise BadUsage(f"modified_after: {value!r} is not a date (YYYY-MM-DD)") from None
-    if isinstance(value, datetime):
-        return value.timestamp()
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day).timestamp()
+    try:
+        if isinstance(value, datetime):
+            return value.timestamp()
+        if isinstance(value, date):
+            return datetime(value.year, value.month, value.day).timestamp()
+    except (ValueError, OverflowError, OSError):
+        # e.g. 0001-01-01 in a time zone east of UTC falls before year 1: nothing is older
+        if value.year <= 1970:
+            return float("-inf")
+        raise BadUsage(f"modified_after: {value} is out of range") from None
     raise BadUsage(f"modified_after must be a date, not {type(value).__name__}")
 
 
-def path_matches(path: str, globs: list[str]) -> bool:
+def path_matches(path: str, globs: list[str], real_path: str | None = None) -> bool:
     """True when ``path`` (stored, usually absolute) matches one of ``globs``. A glob is
     tried on the stored path, on the path relative to the current directory, and, when it
-    holds no ``/``, on the file name alone (``*.md``, ``notes_*``)."""
-    candidates = {path}
-    if os.path.isabs(path):
-        try:
-            candidates.add(os.path.relpath(path))
-        except ValueError:
-            pass
+    holds no ``/``, on the file name alone (``*.md``, ``notes_*``); a file reached through
+    a symlinked folder matches by its real path (``real_path``) as well. A leading ``./``
+    of a glob is dropped."""
+    candidates = set()
+    for p in (path, real_path):
+        if not p:
+            continue
+        candidates.add(p)
+        if os.path.isabs(p):
+            try:
+                candidates.add(os.path.relpath(p))
+            except ValueError:
+                pass
+    globs = [g[2:] if g.startswith("./") else g for g in globs]
     name = path.rsplit("/", 1)[-1]
     for g in globs:
         if "/" not in g and fnmatchcase(name, g):
@@ -113,14 +135,16 @@ def allowed_doc_ids(idx: "Index", path=None, ext=None, modified_after=None,
     if modified_after is not None:
         where.append("mtime > ?")
         params.append(to_timestamp(modified_after))
-    sql = "SELECT id, path, metadata FROM documents"
+    cols = {r[1] for r in idx.store.db.execute("PRAGMA table_info(documents)")}
+    real = "real_path" if "real_path" in cols else "NULL"  # an index from before it
+    sql = f"SELECT id, path, metadata, {real} FROM documents"
     if where:
         sql += " WHERE " + " AND ".join(where)
     out = []
-    for doc_id, p, meta in idx.store.db.execute(sql, params):
+    for doc_id, p, meta, real_path in idx.store.db.execute(sql, params):
         if exts and os.path.splitext(p)[1].lower() not in exts:
             continue
-        if globs and not path_matches(p, globs):
+        if globs and not path_matches(p, globs, real_path):
             continue
         if metadata and not _metadata_matches(meta, metadata):
             continue

@@ -13,7 +13,7 @@ from typing import Sequence
 from . import __version__
 from .config import (DB_FILE, MANIFEST_FILE, VECTORS_FILE, ChunkSettings,  # noqa: F401
                      Manifest, default_index_path)
-from .errors import BadInput, BadUsage, EncoderMismatch, IndexNotFound, SearchkitError
+from .errors import BadInput, BadUsage, EncoderMismatch, IndexDamaged, IndexNotFound, SearchkitError
 from .pipeline import _Encoding, text_hash  # noqa: F401  (re-exported for tests, benchmarks)
 from .store.meta import MetaStore
 from .store.vectors import VectorIndex
@@ -60,7 +60,7 @@ class Index(IndexWriter):
         from .encoders import DEFAULT_ENCODER
 
         encoder = encoder or DEFAULT_ENCODER
-        path = Path(path) if path else default_index_path()
+        path = _as_path(path)
         recover_swap(path)
         if vector_index is not None:
             VectorIndex.kind_for(0, vector_index)  # validates
@@ -79,6 +79,7 @@ class Index(IndexWriter):
                 idx.set_vector_index(vector_index)
             return idx
         from .encoders import get_encoder
+        from .store.lock import WriteLock
 
         enc = get_encoder(encoder)
         chunking = chunking or ChunkSettings(max_tokens=min(256, enc.max_tokens))
@@ -86,6 +87,23 @@ class Index(IndexWriter):
             raise BadInput(f"chunk size {chunking.max_tokens} exceeds the encoder's "
                            f"{enc.max_tokens} tokens")
         path.mkdir(parents=True, exist_ok=True)
+        # Created under the write lock, as any write: two first runs at once cannot both
+        # write a manifest (the loser is told the index is being written, or, once the
+        # winner is done, finds its index and its encoder).
+        lock = WriteLock(path).acquire()
+        try:
+            if index_exists(path):
+                lock.release()
+                return cls.create(path, encoder, chunking, exist_ok, vector_index)
+            return cls._create_locked(path, enc, chunking, vector_index)
+        finally:
+            lock.release()
+
+    @classmethod
+    def _create_locked(cls, path: Path, enc, chunking: ChunkSettings,
+                       vector_index: str | None) -> "Index":
+        for stale in (VECTORS_FILE, VECTORS_FILE + ".json"):
+            (path / stale).unlink(missing_ok=True)  # of an index whose database was deleted
         store = MetaStore(path / DB_FILE)
         manifest = Manifest(encoder=enc.id, dim=enc.dim,
                             chunking={"max_tokens": chunking.max_tokens,
@@ -113,18 +131,28 @@ class Index(IndexWriter):
             IndexNotFound: nothing is indexed at ``path``.
             EncoderMismatch: ``encoder`` differs from the one the index was built with.
         """
-        path = Path(path) if path else default_index_path()
+        path = _as_path(path)
         recover_swap(path)
         if not (path / DB_FILE).exists():
+            if (path / MANIFEST_FILE).exists():
+                raise IndexDamaged(
+                    f"index {path} has lost its database ({DB_FILE}); rebuild it from your "
+                    f"documents: search index PATHS --index {path} --rebuild")
             raise IndexNotFound(f"no index at {path} (create one with: search index PATH "
                                 f"--index {path})")
-        store = MetaStore(path / DB_FILE, readonly=readonly)
+        store = None
         try:
+            store = MetaStore(path / DB_FILE, readonly=readonly)
             manifest = Manifest.from_dict({k: store.get_meta(k) for k in
                                            Manifest.__dataclass_fields__
                                            if store.get_meta(k) is not None})
-        except Exception as e:  # a database that is not ours
-            store.close()
+        except Exception as e:  # a database that is not ours, or a damaged one
+            if store is not None:
+                store.close()
+            if (path / MANIFEST_FILE).exists():
+                from .writer import damaged_message
+
+                raise IndexDamaged(damaged_message(path, e)) from e
             raise IndexNotFound(f"{path} does not hold a searchkit index ({e})") from e
         if encoder and not _same_encoder(encoder, manifest.encoder):
             store.close()
@@ -285,8 +313,8 @@ class Index(IndexWriter):
         from .query import search
 
         query = _check_query(query)
-        if k < 1:
-            raise BadUsage("k must be at least 1")
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise BadUsage(f"k must be an integer of at least 1, not {k!r}")
         fusion = None
         if fuse is not None or weights is not None or rrf_k is not None:
             from .retrieval.hybrid import Fusion
@@ -297,8 +325,11 @@ class Index(IndexWriter):
             from .filters import allowed_chunk_ids
 
             allowed = allowed_chunk_ids(self, **filters)
-        return search(self, query, k=k, method=method, allowed=allowed, group=group,
-                      fusion=fusion, diverse=diverse, highlight=highlight)
+        from .writer import damaged_as_error
+
+        with damaged_as_error(self.path):
+            return search(self, query, k=k, method=method, allowed=allowed, group=group,
+                          fusion=fusion, diverse=diverse, highlight=highlight)
 
     def ask(self, question: str, **filters) -> "Answer":
         """Answer ``question`` with a sentence of the corpus, its citation, passage,
@@ -312,8 +343,11 @@ class Index(IndexWriter):
         from .ask import ask
         from .filters import allowed_chunk_ids
 
+        from .writer import damaged_as_error
+
         question = _check_query(question)
-        return ask(self, question, allowed=allowed_chunk_ids(self, **filters))
+        with damaged_as_error(self.path):
+            return ask(self, question, allowed=allowed_chunk_ids(self, **filters))
 
     def _hits(self, ranked: list[tuple[int, float]], method: str) -> list[Hit]:
         rows = self.store.chunks_by_ids([i for i, _ in ranked])
@@ -347,6 +381,22 @@ class Index(IndexWriter):
 
     def documents(self) -> list[dict]:
         return self.store.documents()
+
+    def sources(self):
+        """The folders and files synced into this index, each with its document count
+        (a list of :class:`searchkit.maintenance.Source`; documents under no recorded root,
+        such as texts added through :meth:`add_texts`, come last with ``path=None``)."""
+        from .maintenance import sources
+
+        return sources(self)
+
+    def check(self, repair: bool = False):
+        """Check the index's files (see :func:`searchkit.maintenance.check`); with
+        ``repair``, fix what can be fixed in place. Returns a
+        :class:`searchkit.maintenance.CheckReport`."""
+        from .maintenance import check
+
+        return check(self, repair=repair)
 
     def senses(self, word: str, max: int = 400, senses: int | str = "auto", seed: int = 0,
                examples: int = 3, encoder: str | None = None):
@@ -420,6 +470,11 @@ def _baselines(folder: Path) -> dict[str, dict]:
     return out
 
 
+#: Tables searchkit's migrations create (on main, m002 adds sentence_vectors).
+OWN_TABLES = {"_migrations", "manifest", "documents", "chunks", "embeddings",
+              "sqlite_sequence", "sources", "sentence_vectors"}
+
+
 def index_exists(path: Path) -> bool:
     """Whether ``path`` holds an index. A database left without a manifest by a process
     killed while creating the index does not count (creating it again completes it); a
@@ -437,8 +492,7 @@ def index_exists(path: Path) -> bool:
             if "manifest" in tables and conn.execute(
                     "SELECT 1 FROM manifest WHERE key = 'encoder'").fetchone():
                 return True
-            return bool(tables - {"_migrations", "manifest", "documents", "chunks",
-                                  "embeddings", "sentence_vectors", "sqlite_sequence"}) or (
+            return bool(tables - OWN_TABLES) or (
                 "documents" in tables
                 and conn.execute("SELECT count(*) FROM documents").fetchone()[0] > 0)
         finally:
@@ -479,6 +533,14 @@ def recover_swap(path: Path) -> None:
             os.replace(rebuilt, path)  # the new index was complete: it was being moved in
         else:
             os.replace(parked, path)
+
+
+def _as_path(path) -> Path:
+    if not path:
+        return default_index_path()
+    if not isinstance(path, (str, os.PathLike)):
+        raise BadInput(f"an index path must be a string or a Path, not {path!r}")
+    return Path(path)
 
 
 def _check_query(query) -> str:

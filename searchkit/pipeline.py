@@ -20,6 +20,32 @@ def commit_chunks() -> int:
     env = os.environ.get("SEARCHKIT_COMMIT_CHUNKS")
     return max(1, int(env)) if env else COMMIT_CHUNKS
 
+#: Text longer than this (characters) is chunked and committed in segments of about this
+#: size, cut at a paragraph or line break: a 50 MB file never sits in memory as a whole list
+#: of tokens, chunks and vectors, and a kill keeps the segments committed so far (their
+#: vectors stay cached, so the next sync does not embed them again).
+SEGMENT_CHARS = 200_000
+
+
+def segments(text: str, size: int | None = None) -> list[tuple[int, int]]:
+    """``[(start, end)]`` covering ``text``, each at most ``size`` characters, cut after a
+    blank line, else a line break, else a space, where one lies in the segment's second half."""
+    size = size or SEGMENT_CHARS
+    out, a, n = [], 0, len(text)
+    while a < n:
+        b = min(a + size, n)
+        if b < n:
+            lo = a + size // 2
+            for sep in ("\n\n", "\n", " "):
+                cut = text.rfind(sep, lo, b)
+                if cut != -1:
+                    b = cut + len(sep)
+                    break
+        out.append((a, b))
+        a = b
+    return out
+
+
 Progress = Callable[[str, int, int | None], None]  # (phase, advance, total)
 
 
@@ -36,6 +62,11 @@ class _Pending:
     chunks: list[dict]
     replaces: int | None = None  # the doc id it replaces (changed file)
     kind: str = "new"
+    #: a long document comes in parts committed one after another (see SEGMENT_CHARS):
+    #: part 0 writes the document row, the last one its final size and content hash
+    part: int = 0
+    last: bool = True
+    doc_ref: dict | None = None  # {"id": doc id}, shared by the parts of one document
 
 
 def _groups(pending: Iterable[_Pending], size: int) -> Iterable[list[_Pending]]:

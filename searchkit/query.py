@@ -33,12 +33,12 @@ MMR_LAMBDA = 0.7
 def dense_search(idx: "Index", query: str, k: int, allowed: np.ndarray | None = None
                  ) -> list[tuple[int, float]]:
     """Chunk ids and cosine scores from the index's encoder and FAISS."""
-    from .retrieval.dense import one_faiss_thread
+    from .retrieval.dense import checked_search, one_faiss_thread
 
     vec = idx._load_vectors()
     qv = idx.encoder.encode_query(query)
     with one_faiss_thread():
-        return vec.search(qv, k, allowed)[0]
+        return checked_search(idx, vec, qv, k, allowed)
 
 
 def retrieve(idx: "Index", query: str, k: int, method: str,

@@ -15,7 +15,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from .config import DB_FILE, VECTORS_FILE, max_file_bytes
-from .errors import BadInput, ReadError, SearchkitError
+from .errors import BadInput, IndexDamaged, ReadError, SearchkitError
 from .pipeline import (Progress, _Encoding, _groups, _Pending, _Prefetch, commit_chunks,
                        text_hash)
 from .store.lock import WriteLock
@@ -30,7 +30,8 @@ class IndexWriter:
     def add_paths(self, paths: Sequence[str | Path], include: Sequence[str] = (),
                   exclude: Sequence[str] = (), dry_run: bool = False,
                   progress: Progress | None = None,
-                  max_bytes: int | None = None) -> IndexReport:
+                  max_bytes: int | None = None, follow_outside: bool = False,
+                  ignore: bool = True) -> IndexReport:
         """Sync the files under ``paths`` into the index: new and changed files (by content
         hash) are (re-)indexed, moved files keep their document and vectors, files gone from
         disk are removed, and only chunk texts the index has never embedded with its encoder
@@ -47,7 +48,14 @@ class IndexWriter:
             dry_run: plan only (the report's counts are what a real run would do).
             progress: ``progress(phase, advance, total)`` callback.
             max_bytes: skip files larger than this; default ``SEARCHKIT_MAX_FILE_MB``
-                or 50 MB.
+                or 50 MB. Every read stops there, whatever the file's size claims.
+            follow_outside: index files that symlinks lead to outside the given folders
+                (by default they are skipped and reported: anyone who can write into an
+                indexed folder could otherwise pull any file you can read into results).
+            ignore: honour ``.gitignore`` and ``.searchignore`` files (git's syntax).
+
+        Only regular files are read: FIFOs, sockets and devices are skipped with their
+        reason, and so are the index's own folder and any other searchkit index.
 
         Raises:
             BadInput: a path does not exist.
@@ -56,26 +64,58 @@ class IndexWriter:
         if not dry_run:
             self._writable()
             self._check_revision()
+        if isinstance(paths, (str, os.PathLike)):
+            paths = [paths]
+        for p in paths:
+            if not isinstance(p, (str, os.PathLike)):
+                raise BadInput(f"a path must be a string or a Path, not {p!r}")
         roots = [Path(os.path.abspath(p)) for p in paths]
         for given, root in zip(paths, roots):
             if not root.exists():
                 raise BadInput(f"path not found: {given}")
         max_bytes = max_file_bytes() if max_bytes is None else max_bytes
+        opts = {"follow_outside": follow_outside, "ignore": ignore}
         if dry_run:
-            return self._sync(roots, include, exclude, True, progress, max_bytes)
+            with damaged_as_error(self.path):
+                return self._sync(roots, include, exclude, True, progress, max_bytes, opts)
         lock = WriteLock(self.path).acquire()
         try:
-            return self._sync(roots, include, exclude, False, progress, max_bytes)
+            with damaged_as_error(self.path):
+                report = self._sync(roots, include, exclude, False, progress, max_bytes,
+                                    opts)
+                self._record_sources(roots)
+                return report
         except BaseException:
             self._vectors = None  # may hold removals of a rolled-back transaction
             raise
         finally:
             lock.release()
 
-    def _sync(self, roots, include, exclude, dry_run, progress, max_bytes) -> IndexReport:
+    def _record_sources(self, roots: Sequence[Path]) -> None:
+        now = time.time()
+        with self.store.db.conn:
+            for r in roots:
+                self.store.db.execute(
+                    "INSERT INTO sources VALUES (?, ?, ?) ON CONFLICT(path) DO UPDATE "
+                    "SET last_sync = excluded.last_sync", [str(r), now, now])
+
+    def _forget_source(self, path: Path) -> None:
+        r = str(path)
+        self.store.db.execute("DELETE FROM sources WHERE path = ? OR path LIKE ? ESCAPE '\\'",
+                              [r, _like_prefix(r.rstrip(os.sep) + os.sep)])
+
+    def _own_folders(self) -> list[Path]:
+        """This index's folder and its rebuild twin: never indexed."""
+        base = self.path.with_name(self.path.name.removesuffix(".rebuild"))
+        return [self.path, base, base.with_name(base.name + ".rebuild")]
+
+    def _sync(self, roots, include, exclude, dry_run, progress, max_bytes,
+              opts: dict | None = None) -> IndexReport:
+        from . import fileio
         from .readers import read_bytes
         from .walk import walk
 
+        opts = opts or {}
         t0 = time.perf_counter()
         report = IndexReport(dry_run=dry_run)
         existing = self._docs_under(roots)
@@ -83,8 +123,11 @@ class IndexWriter:
         seen: set[str] = set()
         blind: list[str] = []  # folders that could not be listed: their files are not gone
         renames: list[tuple[dict, str, dict]] = []  # (old doc, new path, stat row)
-        fresh: list[tuple[Path, bytes, str, Any]] = []  # (path, data, hash, found)
-        for found in walk(roots, include, exclude, max_bytes):
+        # (path, data or None when it is large and read again later, hash, found)
+        fresh: list[tuple[Path, bytes | None, str, Any]] = []
+        for found in walk(roots, include, exclude, max_bytes,
+                          follow_outside=opts.get("follow_outside", False),
+                          ignore=opts.get("ignore", True), skip_dirs=self._own_folders()):
             key = str(found.path)
             seen.add(key)
             if found.skip:
@@ -97,12 +140,9 @@ class IndexWriter:
                 report.unchanged.append(key)
                 continue
             try:
-                data = found.path.read_bytes()
-            except FileNotFoundError:
-                report.skipped.append(Skipped(key, "file vanished"))
-                continue
-            except OSError as e:
-                report.skipped.append(Skipped(key, f"unreadable ({e.strerror or e})"))
+                data = fileio.read_limited(found.path, max_bytes)
+            except ReadError as e:
+                report.skipped.append(Skipped(key, str(e)))
                 continue
             digest = hashlib.sha256(data).hexdigest()
             if old and old["content_hash"] == digest:
@@ -110,7 +150,11 @@ class IndexWriter:
                 if not dry_run:
                     self.store.db["documents"].update(old["id"], {"mtime": found.mtime})
                 continue
-            fresh.append((found.path, data, digest, found))
+            # keep small files' bytes; read large ones again when their turn comes, so
+            # that a folder of big files is never in memory at once
+            fresh.append((found.path, data if len(data) < KEEP_BYTES else None, digest,
+                           found))
+            del data
         # A file whose content equals that of an indexed file now gone from disk was moved.
         gone = {p: d for p, d in by_path.items() if p not in seen and not os.path.exists(p)
                 and not any(p.startswith(b) for b in blind)}
@@ -125,7 +169,8 @@ class IndexWriter:
             if key not in by_path and gone_by_hash.get(digest):
                 old = gone_by_hash[digest].pop()
                 del gone[old["path"]]
-                renames.append((old, key, {"size": found.size, "mtime": found.mtime}))
+                renames.append((old, key, {"size": found.size, "mtime": found.mtime,
+                                           "real_path": _real_path(key)}))
                 report.renamed.append((old["path"], key))
                 continue
             to_read.append((path, data, digest, found))
@@ -136,26 +181,44 @@ class IndexWriter:
                 path, data, digest, found = to_read.popleft()  # its bytes freed as we go
                 key = str(path)
                 try:
+                    if data is None:
+                        data = fileio.read_limited(path, max_bytes)
+                        digest = hashlib.sha256(data).hexdigest()
                     doc = read_bytes(path, data)
-                    p = self._prepare(key, doc, {"size": found.size, "mtime": found.mtime,
-                                                 "content_hash": digest})
+                    del data
+                    parts = self._prepare_parts(key, doc, {"size": found.size,
+                                                           "mtime": found.mtime,
+                                                           "content_hash": digest,
+                                                           "real_path": _real_path(key)})
+                    del doc
+                    p = next(parts, None)
                 except ReadError as e:
                     report.skipped.append(Skipped(key, str(e)))
                     continue
                 except SearchkitError:
                     raise  # e.g. an encoder mismatch: not this file's fault
+                except MemoryError:
+                    report.skipped.append(Skipped(key, "too large to read in memory"))
+                    continue
                 except Exception as e:  # a reader bug must not abort the run
                     report.skipped.append(
                         Skipped(key, f"could not read ({type(e).__name__}: {e})"))
                     continue
                 old = by_path.get(key)
-                if not p.chunks:
+                if p is None or not p.chunks:
                     report.skipped.append(Skipped(key, "no text"))
                     continue
                 p.replaces = old["id"] if old else None
                 p.kind = "changed" if old else "new"
                 (report.changed if old else report.new).append(key)
                 yield p
+                try:
+                    yield from parts
+                except (SearchkitError, MemoryError):
+                    raise
+                except Exception as e:  # its committed parts stay, marked unfinished
+                    report.skipped.append(
+                        Skipped(key, f"could not chunk ({type(e).__name__}: {e})"))
 
         report.deleted = sorted(gone)
         self.encoder.tokenizer  # noqa: B018 (loaded here, not raced for by the reader thread)
@@ -192,6 +255,11 @@ class IndexWriter:
         the text (re-adding the same text changes nothing). Returns the document ids."""
         self._writable()
         self._check_revision()
+        if isinstance(texts, (str, bytes)) or not hasattr(texts, "__len__"):
+            raise BadInput("texts must be a list of strings")
+        if metadata is not None and (not hasattr(metadata, "__len__")
+                                     or any(not isinstance(m, dict) for m in metadata)):
+            raise BadInput("metadata must be a list of dicts, one per text")
         if metadata is not None and len(metadata) != len(texts):
             raise BadInput("texts and metadata differ in length")
         lock = WriteLock(self.path).acquire()
@@ -216,6 +284,7 @@ class IndexWriter:
                                   {"size": len(text.encode()), "mtime": time.time(),
                                    "content_hash": digest}, meta)
                 p.replaces = old["id"] if old else None
+                pending = [q for q in pending if q.path != key]  # the same key twice: last wins
                 if p.chunks or old:
                     pending.append(p)
             vec = self._load_vectors()
@@ -226,9 +295,16 @@ class IndexWriter:
         finally:
             lock.release()
 
-    def remove(self, paths: Iterable[str]) -> int:
-        """Remove documents by their stored path/key. Returns the number removed."""
+    def remove(self, paths: str | Path | Iterable[str | Path]) -> int:
+        """Remove documents: each of ``paths`` is a stored path/key (a file, a text's
+        key), or a folder (relative to the current directory, or absolute) whose documents
+        all go, and which ``sources()`` no longer lists. Returns the number removed."""
         self._writable()
+        if isinstance(paths, (str, os.PathLike)):
+            paths = [paths]
+        for p in paths:
+            if not isinstance(p, (str, os.PathLike)) or not str(p):
+                raise BadInput(f"a path must be a non-empty string or a Path, not {p!r}")
         lock = WriteLock(self.path).acquire()
         try:
             vec = self._load_vectors()
@@ -236,9 +312,11 @@ class IndexWriter:
             with self.store.db.conn:
                 for p in paths:
                     d = self.store.document_by_path(str(p))
-                    if d:
+                    docs = [d] if d else self._docs_under([Path(os.path.abspath(p))])
+                    for d in docs:
                         vec_remove(vec, self.store.delete_document(d["id"]))
                         n += 1
+                    self._forget_source(Path(os.path.abspath(p)))
                 if n:
                     self.store.bump_generation()
             self._finish_write(vec)
@@ -274,26 +352,59 @@ class IndexWriter:
         return list(out.values())
 
     def _prepare(self, key: str, doc, stat: dict, metadata: dict | None = None) -> _Pending:
+        chunks = self._chunk_rows(doc, 0, len(doc.text), 0, 1)
+        return _Pending(key, self._doc_row(key, doc, stat, metadata, len(chunks)), chunks)
+
+    def _prepare_parts(self, key: str, doc, stat: dict,
+                       metadata: dict | None = None) -> Iterable[_Pending]:
+        """The document as one :class:`_Pending`, or, when its text is longer than
+        :data:`~searchkit.pipeline.SEGMENT_CHARS`, as parts chunked one segment at a time
+        (lazily: the caller commits a part before the next is chunked)."""
+        from .pipeline import segments
+
+        segs = segments(doc.text)
+        if len(segs) == 1:
+            yield self._prepare(key, doc, stat, metadata)
+            return
+        ref: dict = {}
+        n, line = 0, 1
+        for i, (a, b) in enumerate(segs):
+            chunks = self._chunk_rows(doc, a, b, n, line)
+            n += len(chunks)
+            line += doc.text.count("\n", a, b)
+            row = self._doc_row(key, doc, stat, metadata, len(chunks))
+            yield _Pending(key, row, chunks, part=i, last=i == len(segs) - 1, doc_ref=ref)
+
+    def _chunk_rows(self, doc, a: int, b: int, ord0: int, line0: int) -> list[dict]:
+        """Chunk rows of ``doc.text[a:b]`` (offsets, lines and pages of the whole text)."""
         from .chunking import chunk_text
         from .readers import heading_path
 
-        spans = chunk_text(doc.text, self.encoder.tokenizer, self.chunk_settings, doc.pages,
-                           getattr(doc, "breaks", None))
+        text = doc.text[a:b] if (a, b) != (0, len(doc.text)) else doc.text
+        pages = [p - a for p in doc.pages] if doc.pages and a else doc.pages
+        breaks = getattr(doc, "breaks", None)
+        if breaks and (a, b) != (0, len(doc.text)):
+            breaks = [x - a for x in breaks if a < x < b]
+        spans = chunk_text(text, self.encoder.tokenizer, self.chunk_settings, pages, breaks)
         chunks = []
         for i, s in enumerate(spans):
-            t = doc.text[s.start:s.end]
-            chunks.append({"ord": i, "text": t, "text_hash": text_hash(t),
-                           "start_char": s.start, "end_char": s.end,
-                           "start_line": s.start_line, "end_line": s.end_line,
+            t = text[s.start:s.end]
+            chunks.append({"ord": ord0 + i, "text": t, "text_hash": text_hash(t),
+                           "start_char": a + s.start, "end_char": a + s.end,
+                           "start_line": line0 - 1 + s.start_line,
+                           "end_line": line0 - 1 + s.end_line,
                            "page": s.page, "n_tokens": s.n_tokens,
-                           "heading": heading_path(doc.headings, s.start) if doc.headings
+                           "heading": heading_path(doc.headings, a + s.start) if doc.headings
                            else None})
+        return chunks
+
+    @staticmethod
+    def _doc_row(key: str, doc, stat: dict, metadata: dict | None, n_chunks: int) -> dict:
         metadata = {**getattr(doc, "metadata", {}), **(metadata or {})}
-        row = {"path": key, "title": doc.title, "format": doc.format, **stat,
-               "n_chars": len(doc.text), "n_chunks": len(chunks),
-               "metadata": json.dumps(metadata) if metadata else None,
-               "unit": getattr(doc, "unit", None) if doc.pages is not None else None}
-        return _Pending(key, row, chunks)
+        return {"path": key, "title": doc.title, "format": doc.format, **stat,
+                "n_chars": len(doc.text), "n_chunks": n_chunks,
+                "metadata": json.dumps(metadata) if metadata else None,
+                "unit": getattr(doc, "unit", None) if doc.pages is not None else None}
 
     def _apply_renames(self, renames) -> None:
         if not renames:
@@ -383,6 +494,16 @@ class IndexWriter:
             for p in group:
                 row = {**p.row, "indexed_at": now}
                 row.pop("n_chunks", None)
+                if p.part:  # a later part of a long document: its row exists
+                    doc_id = p.doc_ref["id"]
+                    if p.last:
+                        self.store.db["documents"].update(doc_id, row)
+                    ids = self.store.insert_chunks([{**c, "doc_id": doc_id} for c in p.chunks])
+                    new_ids += ids
+                    new_hashes += [c["text_hash"] for c in p.chunks]
+                    continue
+                if not p.last:  # unfinished until its last part: the next sync redoes it
+                    row.update(size=-1, content_hash="partial")
                 if p.replaces:
                     old_ids = self.store.chunk_ids_of(p.replaces)
                     self.store.db.execute("DELETE FROM chunks WHERE doc_id = ?", [p.replaces])
@@ -392,6 +513,8 @@ class IndexWriter:
                     doc_id = p.replaces
                 else:
                     doc_id = self.store.insert_document(row)
+                if p.doc_ref is not None:
+                    p.doc_ref["id"] = doc_id
                 ids = self.store.insert_chunks([{**c, "doc_id": doc_id} for c in p.chunks])
                 new_ids += ids
                 new_hashes += [c["text_hash"] for c in p.chunks]
@@ -438,6 +561,37 @@ class IndexWriter:
         return self._build_vectors(kind=want)
 
 
+#: Files read while walking keep their bytes until chunked when smaller than this.
+KEEP_BYTES = 1 << 20
+
+
+class damaged_as_error:
+    """Turns SQLite's "database disk image is malformed" (and kin) into
+    :class:`~searchkit.errors.IndexDamaged`, which says what to do."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, typ, e, tb):
+        import sqlite3
+
+        if typ is not None and issubclass(typ, sqlite3.DatabaseError) and not issubclass(
+                typ, sqlite3.OperationalError | sqlite3.IntegrityError):
+            raise IndexDamaged(damaged_message(self.path, e)) from e
+        if typ is not None and issubclass(typ, sqlite3.OperationalError) and (
+                "malformed" in str(e) or "not a database" in str(e)):
+            raise IndexDamaged(damaged_message(self.path, e)) from e
+        return False
+
+
+def damaged_message(path: Path, e) -> str:
+    return (f"the database of index {path} is damaged ({e}); rebuild it from your "
+            f"documents: search index PATHS --index {path} --rebuild")
+
+
 def _remove_stale_temp_files(path: Path) -> None:
     """Temporary vector files (``*.tmp<pid>``) left by a killed process."""
     for f in path.glob(VECTORS_FILE + "*.tmp*"):
@@ -457,6 +611,13 @@ def vec_remove(vec: VectorIndex, ids: list[int]) -> None:
     if not ids:
         return
     vec.remove(ids)  # HNSW keeps tombstones (see searchkit.store.vectors)
+
+
+def _real_path(path: str) -> str | None:
+    """Where a file reached through symlinks really is (for path filters); None when that
+    is the path itself."""
+    real = os.path.realpath(path)
+    return real if real != path else None
 
 
 def _printable_path(path: str) -> str:

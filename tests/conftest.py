@@ -87,3 +87,14 @@ def docs(tmp_path):
     d = tmp_path / "docs"
     shutil.copytree(DATA / "docs", d)
     return d
+
+
+@pytest.fixture
+def hashing_index(tmp_path, docs, hashing):
+    """The path of an index of ``docs`` with the hashing encoder (a fresh one per test)."""
+    from searchkit import Index
+
+    path = tmp_path / "idx"
+    with Index.create(path, encoder="hashing-test") as idx:
+        idx.add_paths([docs])
+    return path

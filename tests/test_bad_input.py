@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import json
 import os
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -80,16 +79,17 @@ EXPECTED = {
 def hostile(monkeypatch):
     """Simulate what root cannot test for real: a permission error (chmod 000) and a file
     that vanishes between the walk and the read; and a reader that crashes."""
-    real = Path.read_bytes
+    real = os.open
 
-    def read_bytes(self):
-        if self.name == "locked.txt":
+    def fake_open(path, flags, *args, **kwargs):  # files are read through os.open
+        name = os.path.basename(os.fsdecode(path))
+        if name == "locked.txt":
             raise PermissionError(13, "Permission denied")
-        if self.name == "vanishing.txt":
+        if name == "vanishing.txt":
             raise FileNotFoundError(2, "No such file or directory")
-        return real(self)
+        return real(path, flags, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    monkeypatch.setattr(os, "open", fake_open)
     import searchkit.readers as readers
 
     def crash(data):

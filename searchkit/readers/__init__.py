@@ -93,15 +93,14 @@ def read_bytes(path: Path, data: bytes) -> Extracted:
     return doc
 
 
-def read_file(path: str | Path) -> Extracted:
-    """Read one file. Raises :class:`ReadError` with a short reason when it can't."""
+def read_file(path: str | Path, max_bytes: int | None = None) -> Extracted:
+    """Read one regular file of at most ``max_bytes`` (default: the ``--max-file-mb``
+    setting). Raises :class:`ReadError` with a short reason when it can't."""
+    from ..config import max_file_bytes
+    from ..fileio import read_limited
+
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError as e:
-        raise ReadError("file vanished") from e
-    except OSError as e:
-        raise ReadError(f"unreadable ({e.strerror or e})") from e
+    data = read_limited(path, max_file_bytes() if max_bytes is None else max_bytes)
     return read_bytes(path, data)
 
 

@@ -103,7 +103,14 @@ class Reader:
 
 
 def decode(data: bytes) -> str:
-    """UTF-8 (with or without BOM), else cp1252, else Latin-1. Binary data is refused."""
+    """UTF-8 (with or without BOM), UTF-16/32 (with a BOM, or UTF-16 text without one whose
+    every other byte is zero), else cp1252, else Latin-1. Binary data is refused."""
+    wide = _wide_encoding(data)
+    if wide:
+        try:
+            return data.decode(wide).lstrip("\ufeff")
+        except UnicodeDecodeError:
+            raise ReadError(f"binary file (not valid {wide.upper()})") from None
     if b"\x00" in data[:8192]:
         raise ReadError("binary file")
     try:
@@ -171,3 +178,22 @@ def section_breaks(pages: list[int], headings: list[tuple[int, int, str]]) -> li
     title, then the first heading) stays with it, so no chunk is a heading alone."""
     starts = {h[0] for h in headings}
     return [p for k, p in enumerate(pages) if k and p in starts and pages[k - 1] not in starts]
+
+
+def _wide_encoding(data: bytes) -> str | None:
+    """``utf-32``/``utf-16`` when ``data`` starts with their byte order mark, or looks like
+    BOM-less UTF-16 (mostly Latin text: one byte of each pair zero, the other not)."""
+    import codecs
+
+    if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return "utf-32"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    head = data[:8192]
+    if len(head) >= 16 and len(head) % 2 == 0:
+        even, odd = head[0::2], head[1::2]
+        if odd.count(0) == len(odd) and even.count(0) == 0:
+            return "utf-16-le"
+        if even.count(0) == len(even) and odd.count(0) == 0:
+            return "utf-16-be"
+    return None

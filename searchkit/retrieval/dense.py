@@ -32,6 +32,51 @@ def one_faiss_thread() -> Iterator[None]:
             faiss.omp_set_num_threads(threads)
 
 
+#: Cosine scores of unit vectors lie in [-1, 1]; beyond this the stored vectors are damaged.
+MAX_SCORE = 1.01
+
+
+def checked_search(index: "Index", vec, qv, k: int, allowed=None) -> list[tuple[int, float]]:
+    """``vec.search`` for one query, refused when the vector file shows damage."""
+    found = vec.search(qv, k, allowed)[0]
+    if vec.kind == "flat":
+        expect = min(k, len(vec) if allowed is None else len(allowed))
+    else:
+        expect = None
+    check_scores(index, found, vec, expect)
+    return found
+
+
+def check_scores(index: "Index", found, vec=None, expect: int | None = None) -> None:
+    """Refuse scores that unit vectors cannot give (NaN, inf, above 1), hits whose vectors
+    are not of unit length, and an exact search that returns fewer than ``expect`` hits
+    (FAISS drops NaN scores): a damaged vector file. O(k): the file is hashed only
+    when its size or modification time changed (see searchkit.store.vectors), so this is
+    what catches damage in place, on the vectors a query returns; `search check` looks at
+    every vector."""
+    import math
+
+    import numpy as np
+
+    from ..errors import IndexDamaged
+
+    what = None
+    bad = [s for _, s in found if not math.isfinite(s) or abs(s) > MAX_SCORE]
+    if expect is not None and len(found) < expect:
+        what = "fewer hits than it holds vectors (vectors that are not numbers score nothing)"
+    elif bad:
+        what = f"impossible similarity scores ({bad[0]:.3g})"
+    elif vec is not None and found:
+        _, vs = vec.vectors_of([i for i, _ in found])
+        norms = np.linalg.norm(vs, axis=1) if len(vs) else np.ones(1)
+        if not np.isfinite(norms).all() or (np.abs(norms[norms > 0] - 1) > 0.01).any():
+            what = "vectors that are not of unit length"
+    if what:
+        raise IndexDamaged(
+            f"index {index.path} gives {what}: its vector file is damaged; repair it with: "
+            f"search check --repair --index {index.path}")
+
+
 class DenseRetriever:
     """Cosine search over the index's chunk vectors with the index's encoder.
 
@@ -51,7 +96,7 @@ class DenseRetriever:
         vec = self.index._load_vectors()
         qv = self.index.encoder.encode_query(query)
         with one_faiss_thread():
-            found = vec.search(qv, k, allowed_array(allowed))[0]
+            found = checked_search(self.index, vec, qv, k, allowed_array(allowed))
         return [ScoredId(i, s) for i, s in found]
 
     def __len__(self) -> int:

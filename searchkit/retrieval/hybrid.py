@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
-from ..errors import BadUsage
+from ..errors import BadInput, BadUsage
 from .base import Allowed, ScoredId, check_k
 from .fusion import rrf
 
@@ -38,6 +38,11 @@ class Fusion:
     coverage_power: float = DEFAULT_COVERAGE_POWER
 
     def __post_init__(self):
+        import math
+
+        if isinstance(self.methods, str) or not hasattr(self.methods, "__iter__") or not all(
+                isinstance(m, str) for m in self.methods):
+            raise BadInput(f"fused methods must be names (dense, bm25 ...), not {self.methods!r}")
         methods = tuple(self.methods)
         if not methods:
             raise BadUsage("hybrid needs at least one method to fuse")
@@ -45,15 +50,23 @@ class Fusion:
             raise BadUsage("hybrid cannot fuse itself")
         if len(set(methods)) != len(methods):
             raise BadUsage(f"a method is named twice in {','.join(methods)}")
-        weights = tuple(float(w) for w in self.weights) if self.weights is not None else None
+        try:
+            weights = (tuple(float(w) for w in self.weights) if self.weights is not None
+                       else None)
+            k, power = float(self.k), float(self.coverage_power)
+        except (TypeError, ValueError):
+            raise BadUsage(f"fusion weights and RRF k must be numbers, not "
+                           f"{self.weights!r} / {self.k!r}") from None
+        if not all(math.isfinite(x) for x in (*(weights or ()), k, power)):
+            raise BadUsage("fusion weights and RRF k must be finite numbers")
         if weights is not None:
             if len(weights) != len(methods):
                 raise BadUsage(f"{len(weights)} weights for {len(methods)} fused methods")
             if any(w < 0 for w in weights) or not any(w > 0 for w in weights):
                 raise BadUsage("fusion weights must be >= 0, at least one > 0")
-        if self.k < 0:
+        if k < 0:
             raise BadUsage(f"RRF constant k must be >= 0, got {self.k}")
-        if self.coverage_power < 0:
+        if power < 0:
             raise BadUsage(f"coverage power must be >= 0, got {self.coverage_power}")
         object.__setattr__(self, "methods", methods)
         object.__setattr__(self, "weights", weights)
@@ -72,6 +85,9 @@ class Fusion:
                 weights = [float(w) for w in weights.split(",") if w.strip()]
             except ValueError:
                 raise BadUsage(f"weights must be numbers separated by commas: {weights!r}") from None
+        for name, v in (("fused methods", fuse), ("weights", weights)):
+            if v is not None and not hasattr(v, "__iter__"):
+                raise BadUsage(f"{name} must be a list or a comma-separated string, not {v!r}")
         return cls(methods=tuple(fuse) if fuse else DEFAULT_FUSE,
                    weights=tuple(weights) if weights else None,
                    k=DEFAULT_RRF_K if k is None else k)

@@ -60,6 +60,22 @@ def m002_document_unit(db: "sqlite_utils.Database") -> None:
 
 
 @migration
+def m003_sources(db: "sqlite_utils.Database") -> None:
+    """The folders and files a user indexed (``search sources``)."""
+    db.execute("CREATE TABLE IF NOT EXISTS sources (path TEXT PRIMARY KEY, added_at REAL, "
+               "last_sync REAL)")
+
+
+@migration
+def m004_real_path(db: "sqlite_utils.Database") -> None:
+    """Where a document reached through a symlinked folder really is (path filters match
+    either name)."""
+    cols = {r[1] for r in db.execute("PRAGMA table_info(documents)")}
+    if "real_path" not in cols:
+        db.execute("ALTER TABLE documents ADD COLUMN real_path TEXT")
+
+
+@migration
 def m005_sentence_vectors(db: "sqlite_utils.Database") -> None:
     # Highlight vectors of each chunk's sentences (searchkit.sentence_vectors), keyed like
     # the embedding cache so that moved or re-synced chunks keep them.

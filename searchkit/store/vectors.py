@@ -79,7 +79,9 @@ class VectorIndex:
         """The kind an index of ``n`` vectors gets for the setting ``requested``."""
         if requested and requested != "auto":
             if requested not in KINDS:
-                raise ValueError(f"unknown vector index kind {requested!r} ({', '.join(KINDS)})")
+                from ..errors import BadValue
+
+                raise BadValue(f"unknown vector index kind {requested!r} ({', '.join(KINDS)})")
             return requested
         return "hnsw" if n > ANN_THRESHOLD else "flat"
 
@@ -189,10 +191,12 @@ class VectorIndex:
         faiss = _faiss()
         tmp = path.with_suffix(path.suffix + f".tmp{os.getpid()}")
         faiss.write_index(self.index, str(tmp))
-        meta = {"generation": generation, "ntotal": self.index.ntotal, "kind": self.kind,
-                "dim": self.dim, "encoder": encoder, "size": tmp.stat().st_size,
-                "deleted": sorted(self.deleted)}
         _fsync(tmp)
+        st = tmp.stat()
+        meta = {"generation": generation, "ntotal": self.index.ntotal, "kind": self.kind,
+                "dim": self.dim, "encoder": encoder, "size": st.st_size,
+                "sha256": file_sha256(tmp), "mtime_ns": st.st_mtime_ns,
+                "deleted": sorted(self.deleted)}
         os.replace(tmp, path)
         _atomic_write(sidecar(path), json.dumps(meta))
 
@@ -202,7 +206,7 @@ class VectorIndex:
         try:
             meta = json.loads(sidecar(path).read_text())
             if (meta.get("generation") != generation or meta.get("encoder") != encoder
-                    or meta.get("dim") != dim or path.stat().st_size != meta.get("size")):
+                    or meta.get("dim") != dim or not stamp_or_checksum_ok(path, meta)):
                 return None
             index = _faiss().read_index(str(path))
         except (OSError, ValueError, RuntimeError):
@@ -210,6 +214,31 @@ class VectorIndex:
         if index.ntotal != meta.get("ntotal") or index.d != dim:
             return None
         return cls(dim, meta.get("kind", "flat"), index, meta.get("deleted") or ())
+
+
+def file_sha256(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
+def stamp_or_checksum_ok(path: Path, meta: dict) -> bool:
+    """Whether the vector file is the one the sidecar describes. O(1) while its size and
+    modification time are those recorded at save; otherwise (the file was touched since,
+    e.g. damaged in place, or copied) its SHA-256 must match. A file saved before checksums
+    were recorded passes on its size alone, as it always did."""
+    st = path.stat()
+    if st.st_size != meta.get("size"):
+        return False
+    if "sha256" not in meta:
+        return True
+    if st.st_mtime_ns == meta.get("mtime_ns"):
+        return True
+    return file_sha256(path) == meta["sha256"]
 
 
 def _ids(ids) -> np.ndarray:
