@@ -325,8 +325,8 @@ class IndexWriter:
             lock.release()
 
     def import_embeddings(self, other: str | Path) -> int:
-        """Copy the embedding cache of the index at ``other`` (every encoder's vectors) into
-        this one, so that texts embedded there are not embedded again here. Vectors that no
+        """Copy the embedding cache of the index at ``other`` (every encoder's vectors, and
+        the highlight sentence vectors made with them) into this one, so that texts embedded there are not embedded again here. Vectors that no
         chunk uses are dropped again at the end of the next write. Returns rows copied."""
         self._writable()
         db = Path(other) / DB_FILE
@@ -338,7 +338,12 @@ class IndexWriter:
             with conn:
                 cur = conn.execute("INSERT OR IGNORE INTO embeddings "
                                    "SELECT encoder, text_hash, vector FROM other.embeddings")
-                return cur.rowcount
+                n = cur.rowcount
+                if conn.execute("SELECT 1 FROM other.sqlite_master "
+                                "WHERE name = 'sentence_vectors'").fetchone():
+                    conn.execute("INSERT OR IGNORE INTO sentence_vectors "
+                                 "SELECT encoder, text_hash, data FROM other.sentence_vectors")
+                return n
         finally:
             conn.execute("DETACH DATABASE other")
 
