@@ -12,9 +12,15 @@ from .cli import _fusion, _index_path, _ProgressBar, _setup_logging, fusion_opti
 METHODS = ("dense", "tfidf", "bm25", "glove", "hybrid")  # = retrieval.methods.METHODS
 
 
+def installed_methods() -> tuple[str, ...]:
+    from .retrieval.methods import installed_methods
+
+    return installed_methods()
+
+
 def _methods(method: tuple[str, ...], all_: bool, default: tuple[str, ...] | None) -> list[str] | None:
     if all_:
-        return list(METHODS)
+        return list(installed_methods())  # tfidf and glove need searchkit[static]
     names = [m.strip() for part in method for m in part.split(",") if m.strip()]
     for m in names:
         if m not in METHODS:
@@ -138,7 +144,7 @@ def compare_cmd(text, index_dir, method, k, fuse, weights, rrf_k, width, as_json
     """
     from .api import compare
 
-    results = compare(text, _methods(method, False, METHODS), index=_index_path(index_dir),
+    results = compare(text, _methods(method, False, installed_methods()), index=_index_path(index_dir),
                       k=k, **_fusion(fuse, weights, rrf_k))
     if as_json:
         click.echo(json.dumps({"query": text, "methods": {

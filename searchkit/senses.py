@@ -256,6 +256,9 @@ def _reduce(Z: np.ndarray, dims: int | None) -> np.ndarray:
 
 
 def _kmeans(Z: np.ndarray, k: int, seed: int) -> np.ndarray:
+    from .extras import require
+
+    require("sklearn", "senses", "search senses")
     from sklearn.cluster import KMeans
     from threadpoolctl import threadpool_limits
 
@@ -339,6 +342,9 @@ def cluster_senses(X: np.ndarray, n_senses: int | str = "auto", seed: int = 0,
         labels = (np.zeros(n, dtype=int) if k == 1
                   else _by_size(_kmeans(_reduce(_prepare(X), dims), k, seed)))
         return labels, SenseInfo(k=k, sizes=tuple(np.bincount(labels)))
+    from .extras import require
+
+    require("sklearn", "senses", "search senses")
     from sklearn.metrics import silhouette_score
 
     Z = _prepare(X)

@@ -102,7 +102,7 @@ class Senses:
         """Write the PCA projection of the uses, coloured by sense, as an image (matplotlib)."""
         from .extras import require
 
-        matplotlib = require("matplotlib", "plot", "search senses --plot")
+        matplotlib = require("matplotlib", "senses", "search senses --plot")
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 

