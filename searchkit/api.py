@@ -26,7 +26,8 @@ def index_paths(paths: Sequence[str], index: str | Path | None = None,
                 encoder: str | None = None, chunk_size: int | None = None,
                 overlap: int | None = None, dry_run: bool = False, rebuild: bool = False,
                 progress=None, max_file_mb: float | None = None,
-                vector_index: str | None = None) -> IndexReport:
+                vector_index: str | None = None, engine: str | None = None,
+                address: str | None = None, actors: int | None = None) -> IndexReport:
     """Create or sync the index at ``index`` from ``paths`` (what ``search index`` does).
 
     With ``rebuild``, a complete new index is built beside the old one and swapped in only
@@ -34,7 +35,9 @@ def index_paths(paths: Sequence[str], index: str | Path | None = None,
     nothing is written and the report holds what a real run would do (also for an index
     that does not exist yet). ``max_file_mb`` overrides ``SEARCHKIT_MAX_FILE_MB``.
     ``vector_index`` (``auto``, ``flat``, ``hnsw``) sets the FAISS index kind, also of an
-    existing index (see :mod:`searchkit.store.vectors`).
+    existing index (see :mod:`searchkit.store.vectors`). ``engine`` ``ray`` reads, chunks
+    and embeds on Ray (a cluster at ``address``, else one started for the run, with
+    ``actors`` encoder actors): see :mod:`searchkit.engines.ray_ingest`.
 
     Raises:
         BadInput: a path does not exist, or chunk settings that the index does not use.
@@ -49,6 +52,9 @@ def index_paths(paths: Sequence[str], index: str | Path | None = None,
             raise BadInput(f"path not found: {p}")
     chunking = _chunking(chunk_size, overlap)
     max_bytes = _max_bytes(max_file_mb)
+    from .engines import get_pipeline
+
+    pipeline = get_pipeline(engine, address, actors)
     recover_swap(path)
     exists = index_exists(path)
     if rebuild and exists:
@@ -57,7 +63,7 @@ def index_paths(paths: Sequence[str], index: str | Path | None = None,
                 return _plan_new(paths, include, exclude, encoder or old.manifest.encoder,
                                  chunking or old.chunk_settings, max_bytes, reuse=path)
         return _rebuild(path, paths, include, exclude, encoder, chunking, progress, max_bytes,
-                        vector_index)
+                        vector_index, pipeline)
     if not exists:
         if dry_run:
             return _plan_new(paths, include, exclude, encoder, chunking, max_bytes)
@@ -78,7 +84,7 @@ def index_paths(paths: Sequence[str], index: str | Path | None = None,
             idx.set_vector_index(vector_index)
     try:
         return idx.add_paths(paths, include, exclude, dry_run=dry_run, progress=progress,
-                             max_bytes=max_bytes)
+                             max_bytes=max_bytes, pipeline=pipeline)
     finally:
         idx.close()
 
@@ -111,7 +117,7 @@ def _plan_new(paths, include, exclude, encoder, chunking, max_bytes,
 
 
 def _rebuild(path: Path, paths, include, exclude, encoder, chunking, progress,
-             max_bytes, vector_index: str | None = None) -> IndexReport:
+             max_bytes, vector_index: str | None = None, pipeline=None) -> IndexReport:
     """Build into ``<path>.rebuild``, then swap directories atomically. The old index stays
     locked (no other writer) and readable until the swap; killed before it, the old index
     is untouched (the next rebuild starts over). Vectors already computed for a chunk text
@@ -138,7 +144,7 @@ def _rebuild(path: Path, paths, include, exclude, encoder, chunking, progress,
         try:
             new.import_embeddings(path)
             report = new.add_paths(paths, include, exclude, progress=progress,
-                                   max_bytes=max_bytes)
+                                   max_bytes=max_bytes, pipeline=pipeline)
         finally:
             new.close()
         swap_directories(tmp, path)

@@ -159,11 +159,19 @@ def cli():
 @click.option("--max-file-mb", type=click.FloatRange(min=0, min_open=True), default=None,
               envvar="SEARCHKIT_MAX_FILE_MB", show_envvar=True, metavar="MB",
               help="Skip files larger than MB megabytes. [default: 50]")
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local",
+              show_default=True, help="Where files are read, chunked and embedded: here, "
+              "or on Ray (pip install 'searchkit[ray]'); this process writes the index.")
+@click.option("--address", default=None, metavar="HOST:PORT",
+              help="--engine ray: the Ray cluster's head. [default: a Ray started for the run]")
+@click.option("--actors", type=click.IntRange(1), default=None, metavar="N",
+              help="--engine ray: encoder actors. [default: one per CPU of the cluster]")
 @click.option("-v", "--verbose", is_flag=True, help="List every skipped file.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
 @json_option
 def index_cmd(paths, index_dir, include, exclude, encoder, chunk_size, overlap, vector_index,
-              dry_run, rebuild, max_file_mb, verbose, quiet, as_json):
+              dry_run, rebuild, max_file_mb, engine, address, actors, verbose, quiet,
+              as_json):
     """Index (or re-sync) the documents under PATHS.
 
     Reads .txt .md .rst .html .pdf and common source files, recursively (hidden folders
@@ -177,6 +185,11 @@ def index_cmd(paths, index_dir, include, exclude, encoder, chunk_size, overlap, 
     Safe to interrupt or kill: the index keeps every committed batch, and re-running
     finishes the work. Only one process may write an index at a time; queries keep working
     during a write.
+
+    \b
+    On Ray (pip install 'searchkit[ray]'); this process still writes the index:
+      search index docs/ --engine ray                          # a Ray started for the run
+      search index docs/ --engine ray --address HEAD_IP:6379   # a running cluster
 
     \b
     Exit status:
@@ -195,7 +208,8 @@ def index_cmd(paths, index_dir, include, exclude, encoder, chunk_size, overlap, 
                              exclude=exclude, encoder=encoder, chunk_size=chunk_size,
                              overlap=overlap, dry_run=dry_run, rebuild=rebuild,
                              progress=bar.update, max_file_mb=max_file_mb,
-                             vector_index=vector_index)
+                             vector_index=vector_index, engine=engine, address=address,
+                             actors=actors)
     finally:
         bar.close()
     if as_json:

@@ -36,6 +36,7 @@ class _Pending:
     chunks: list[dict]
     replaces: int | None = None  # the doc id it replaces (changed file)
     kind: str = "new"
+    vectors: dict | None = None  # text hash -> vector, when embedded elsewhere (engines/)
 
 
 def _groups(pending: Iterable[_Pending], size: int) -> Iterable[list[_Pending]]:
@@ -140,3 +141,23 @@ class _Encoding:
 
     def cancel(self) -> None:
         self._cancel.set()
+
+
+class _Embedded:
+    """:class:`_Encoding`'s interface for a group whose vectors an engine computed (see
+    :mod:`searchkit.engines`): nothing left to run."""
+
+    def __init__(self, group: list[_Pending], hashes: list[str], progress):
+        lookup: dict = {}
+        for p in group:
+            lookup.update(p.vectors or {})
+        self._out = (np.stack([lookup[h] for h in hashes]).astype(np.float32, copy=False)
+                     if hashes else np.zeros((0, 0), np.float32))
+        if progress:
+            progress(len(hashes))
+
+    def result(self) -> np.ndarray:
+        return self._out
+
+    def cancel(self) -> None:
+        pass

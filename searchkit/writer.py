@@ -16,8 +16,8 @@ import numpy as np
 
 from .config import DB_FILE, VECTORS_FILE, max_file_bytes
 from .errors import BadInput, ReadError, SearchkitError
-from .pipeline import (Progress, _Encoding, _groups, _Pending, _Prefetch, commit_chunks,
-                       text_hash)
+from .pipeline import (Progress, _Embedded, _Encoding, _groups, _Pending, _Prefetch,
+                       commit_chunks, text_hash)
 from .store.lock import WriteLock
 from .store.vectors import VectorIndex
 from .types import IndexReport, Skipped
@@ -30,7 +30,7 @@ class IndexWriter:
     def add_paths(self, paths: Sequence[str | Path], include: Sequence[str] = (),
                   exclude: Sequence[str] = (), dry_run: bool = False,
                   progress: Progress | None = None,
-                  max_bytes: int | None = None) -> IndexReport:
+                  max_bytes: int | None = None, pipeline=None) -> IndexReport:
         """Sync the files under ``paths`` into the index: new and changed files (by content
         hash) are (re-)indexed, moved files keep their document and vectors, files gone from
         disk are removed, and only chunk texts the index has never embedded with its encoder
@@ -48,6 +48,9 @@ class IndexWriter:
             progress: ``progress(phase, advance, total)`` callback.
             max_bytes: skip files larger than this; default ``SEARCHKIT_MAX_FILE_MB``
                 or 50 MB.
+            pipeline: read, chunk and embed elsewhere instead of in this process's
+                threads, e.g. :class:`searchkit.engines.ray_ingest.RayPipeline`; the
+                sync plan, lock and commits stay here.
 
         Raises:
             BadInput: a path does not exist.
@@ -65,14 +68,15 @@ class IndexWriter:
             return self._sync(roots, include, exclude, True, progress, max_bytes)
         lock = WriteLock(self.path).acquire()
         try:
-            return self._sync(roots, include, exclude, False, progress, max_bytes)
+            return self._sync(roots, include, exclude, False, progress, max_bytes, pipeline)
         except BaseException:
             self._vectors = None  # may hold removals of a rolled-back transaction
             raise
         finally:
             lock.release()
 
-    def _sync(self, roots, include, exclude, dry_run, progress, max_bytes) -> IndexReport:
+    def _sync(self, roots, include, exclude, dry_run, progress, max_bytes,
+              pipeline=None) -> IndexReport:
         from .readers import read_bytes
         from .walk import walk
 
@@ -172,7 +176,8 @@ class IndexWriter:
             return report
         vec = self._load_vectors()
         self._apply_renames(renames)
-        with _Prefetch(prepared()) as stream:
+        with (_Prefetch(prepared()) if pipeline is None  # engine hook: see searchkit.engines
+              else pipeline(self, to_read, by_path, report)) as stream:
             self._write_pending(stream, report, vec, progress)
         if gone:
             with self.store.db.conn:
@@ -345,7 +350,9 @@ class IndexWriter:
                     total += len(todo)
                     progress("embed", 0, total)
                 vectors = prev[2].result() if prev and prev[2] else None  # one at a time
-                job = _Encoding(enc, list(todo.values()), step) if todo else None
+                job = ((_Embedded(group, list(todo), step)
+                        if group[0].vectors is not None
+                        else _Encoding(enc, list(todo.values()), step)) if todo else None)
                 if prev:  # committed while the encoder works on ``group``
                     self._commit_group(prev[0], prev[1], vectors, encoder_id, report, vec)
                 prev = (group, todo, job)

@@ -1,0 +1,261 @@
+"""Distributed ingest on Ray Data: files are parsed, chunked and embedded by a pool of Ray
+actors (each loads the encoder once), and the results come back, in the order the files
+were planned, to the one writer in this process, which commits them exactly as the local
+path does (same sync plan, same lock, same commit groups).
+
+Fault tolerance is Ray Data's: an actor that dies is restarted and its batch re-run, and a
+block's output is handed to the driver once. The writer's commits are idempotent per
+document (a document's chunks are replaced in the transaction that writes it), so a
+re-run batch can neither lose nor duplicate passages.
+
+Loopback: Ray resolves ``127.0.0.1`` to the machine's outward address unless told the
+node is local; :func:`_loopback` makes a local instance (and a driver connecting to a
+``127.0.0.1:PORT`` cluster) bind and connect on 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import pickle
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, Iterator
+
+import numpy as np
+
+from ..errors import BadInput, SearchkitError
+
+#: Files per Ray batch: small enough to spread over the actors, large enough that the
+#: encoder sees full batches (a batch's chunks are embedded together, 32 at a time).
+DOCS_PER_BATCH = 8
+ENCODE_BATCH = 32
+#: Environment passed to Ray workers (so they find the same models, caches and code).
+_FORWARD_ENV = ("PYTHONPATH", "SEARCHKIT_HOME", "SEARCHKIT_CACHE", "HF_HUB_OFFLINE",
+                "SEARCHKIT_MAX_FILE_MB")
+
+
+def ray_available() -> bool:
+    try:
+        import ray.data  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _import_ray():
+    try:
+        import ray
+        import ray.data  # noqa: F401
+    except ImportError:
+        raise SearchkitError("--engine ray needs Ray Data: pip install 'searchkit[ray]' "
+                             "(or: pip install 'ray[data]')") from None
+    return ray
+
+
+def _is_loopback(address: str | None) -> bool:
+    if address is None:
+        return True
+    host = address.rsplit(":", 1)[0].strip("[]")
+    return host in ("127.0.0.1", "localhost", "::1")
+
+
+@contextlib.contextmanager
+def _loopback(on: bool):
+    """While on, Ray takes 127.0.0.1 as this node's address instead of resolving it to the
+    outward one (its own switch for single-machine clusters)."""
+    if not on:
+        yield
+        return
+    from ray._private import ray_constants
+
+    before = ray_constants.ENABLE_RAY_CLUSTER
+    ray_constants.ENABLE_RAY_CLUSTER = False
+    try:
+        yield
+    finally:
+        ray_constants.ENABLE_RAY_CLUSTER = before
+
+
+class _Ingest:
+    """A Ray Data actor: read, chunk and embed a batch of files. The encoder (and its
+    tokenizer) load once, in the constructor. :func:`_ingest_class` sets ``ENCODER`` and
+    ``CHUNKING`` on a subclass: an actor whose constructor takes arguments cannot be
+    restarted once they leave Ray's object store."""
+
+    ENCODER = ""
+    CHUNKING: dict = {}
+
+    def __init__(self):
+        from ..config import ChunkSettings
+        from ..encoders import get_encoder
+
+        enc = get_encoder(self.ENCODER)
+        enc.tokenizer  # noqa: B018 (load now, once per actor)
+        self.enc = enc
+        self.proxy = SimpleNamespace(encoder=enc,
+                                     chunk_settings=ChunkSettings(**self.CHUNKING))
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list]:
+        from ..errors import ReadError
+        from ..readers import read_bytes
+        from ..writer import IndexWriter
+
+        out: list[bytes] = []
+        done: list[Any] = []
+        for path, data, digest, size, mtime in zip(batch["path"], batch["data"],
+                                                    batch["digest"], batch["size"],
+                                                    batch["mtime"]):
+            path = Path(str(path))
+            try:
+                raw = bytes(data) if data is not None else path.read_bytes()
+                doc = read_bytes(path, raw)
+                p = IndexWriter._prepare(self.proxy, str(path), doc,
+                                         {"size": int(size), "mtime": float(mtime),
+                                          "content_hash": str(digest)})
+                done.append(p)
+            except ReadError as e:
+                done.append((str(path), str(e)))
+            except SearchkitError as e:
+                done.append(e)  # e.g. an encoder mismatch: stops the run, in the driver
+            except Exception as e:  # a reader bug must not abort the run
+                done.append((str(path), f"could not read ({type(e).__name__}: {e})"))
+        texts: dict[str, str] = {}
+        for p in done:
+            if not isinstance(p, (tuple, Exception)):
+                for c in p.chunks:
+                    texts.setdefault(c["text_hash"], c["text"])
+        vectors = self._embed(texts)
+        for p in done:
+            if not isinstance(p, (tuple, Exception)):
+                p.vectors = {c["text_hash"]: vectors[c["text_hash"]] for c in p.chunks}
+            out.append(pickle.dumps(p, protocol=pickle.HIGHEST_PROTOCOL))
+        return {"result": out}
+
+    def _embed(self, texts: dict[str, str]) -> dict[str, np.ndarray]:
+        """As the local encoder thread does: longest first, ``ENCODE_BATCH`` at a time."""
+        hashes = sorted(texts, key=lambda h: len(texts[h]), reverse=True)
+        out: dict[str, np.ndarray] = {}
+        for s in range(0, len(hashes), ENCODE_BATCH):
+            part = hashes[s:s + ENCODE_BATCH]
+            vecs = self.enc.encode_documents([texts[h] for h in part],
+                                             batch_size=ENCODE_BATCH)
+            out.update(zip(part, np.asarray(vecs, dtype=np.float32)))
+        return out
+
+
+def _ingest_class(index) -> type:
+    s = index.chunk_settings
+    return type("SearchkitIngest", (_Ingest,), {
+        "ENCODER": index.manifest.encoder,
+        "CHUNKING": {"max_tokens": s.max_tokens, "overlap": s.overlap}})
+
+
+class RayPipeline:
+    """``pipeline`` for :meth:`searchkit.index.Index.add_paths`: reads, chunks and embeds
+    the files to (re-)index on Ray.
+
+    Args:
+        address: a running cluster (``HOST:PORT`` of its head, or ``auto``); default: a
+            Ray started in this process for the run, bound to 127.0.0.1.
+        actors: encoder actors (each loads the model once); default: one per CPU of the
+            cluster.
+        docs_per_batch: files per Ray batch.
+    """
+
+    def __init__(self, address: str | None = None, actors: int | None = None,
+                 docs_per_batch: int = DOCS_PER_BATCH):
+        if actors is not None and actors < 1:
+            raise BadInput("--actors must be at least 1")
+        self.address = address
+        self.actors = actors
+        self.docs_per_batch = docs_per_batch
+
+    # The writer calls ``pipeline(index, to_read, by_path, report)`` and iterates the
+    # result inside a ``with`` block, as it does the local reader thread.
+    def __call__(self, index, to_read, by_path: dict, report) -> "_RayRun":
+        return _RayRun(self, index, to_read, by_path, report)
+
+
+class _RayRun:
+    def __init__(self, conf: RayPipeline, index, to_read, by_path, report):
+        self.conf, self.index, self.by_path, self.report = conf, index, by_path, report
+        self.items = list(to_read)
+        to_read.clear()
+        self.started = False
+
+    def __enter__(self) -> Iterator:
+        return self._stream()
+
+    def __exit__(self, *exc) -> None:
+        if self.started:
+            import ray
+
+            ray.shutdown()
+
+    def _connect(self) -> Any:
+        ray = _import_ray()
+        if ray.is_initialized():
+            return ray  # the caller's Ray
+        kwargs: dict[str, Any] = dict(log_to_driver=False, logging_level=logging.WARNING)
+        if self.conf.address is None:
+            kwargs.update(num_cpus=max(os.cpu_count() or 1, self.conf.actors or 1),
+                          include_dashboard=False)
+        try:
+            with _loopback(_is_loopback(self.conf.address)):
+                ray.init(address=self.conf.address or "local", **kwargs)
+        except ConnectionError as e:
+            raise SearchkitError(f"cannot reach the Ray cluster at {self.conf.address}: "
+                                 f"{e}") from None
+        self.started = True
+        return ray
+
+    def _stream(self) -> Iterator:
+        if not self.items:
+            return
+        ray = self._connect()
+        for name in ("ray", "ray.data"):  # the writer shows progress; Ray's INFO is noise
+            logging.getLogger(name).setLevel(logging.WARNING)
+        from ray.data import ActorPoolStrategy, DataContext
+
+        ctx = DataContext.get_current()
+        ctx.execution_options.preserve_order = True  # the local path's document order
+        ctx.enable_progress_bars = False  # the writer shows progress
+        rows = [{"path": str(path), "data": data, "digest": digest, "size": found.size,
+                 "mtime": found.mtime} for path, data, digest, found in self.items]
+        self.items = []
+        per = max(1, self.conf.docs_per_batch)
+        n_batches = -(-len(rows) // per)
+        actors = self.conf.actors or max(1, int(ray.cluster_resources().get("CPU", 1)))
+        actors = min(actors, n_batches)
+        ds = ray.data.from_items(rows, override_num_blocks=n_batches)
+        del rows
+        env = {k: os.environ[k] for k in _FORWARD_ENV if k in os.environ}
+        ds = ds.map_batches(_ingest_class(self.index), batch_size=per,
+                            compute=ActorPoolStrategy(size=actors), num_cpus=1,
+                            runtime_env={"env_vars": env} if env else None)
+        for row in ds.iter_rows():
+            p = pickle.loads(row["result"])
+            if isinstance(p, Exception):
+                raise p
+            yield from _classify(p, self.by_path, self.report)
+
+
+def _classify(p, by_path: dict, report) -> Iterator:
+    """What the local reader does with a file's outcome (see ``IndexWriter._sync``):
+    a skip reason is reported, a document without chunks skipped, else new or changed."""
+    from ..types import Skipped
+
+    if isinstance(p, tuple):
+        key, reason = p
+        report.skipped.append(Skipped(key, reason))
+        return
+    if not p.chunks:
+        report.skipped.append(Skipped(p.path, "no text"))
+        return
+    old = by_path.get(p.path)
+    p.replaces = old["id"] if old else None
+    p.kind = "changed" if old else "new"
+    (report.changed if old else report.new).append(p.path)
+    yield p
