@@ -27,13 +27,24 @@ SAMPLE = ROOT / "sample_corpus"
 
 @pytest.fixture(scope="module")
 def ray_local():
-    """One in-process Ray for the module (bound to 127.0.0.1); pipelines use it."""
+    """One in-process Ray for the module (bound to 127.0.0.1); pipelines use it. Its
+    token is the test's own (nothing read from or written to ~/.ray)."""
     import ray
 
-    with _loopback(True):
-        ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield ray
-    ray.shutdown()
+    saved = {k: os.environ.get(k) for k in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN")}
+    os.environ.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=os.urandom(16).hex())
+    try:
+        with _loopback(True):
+            ray.init(address="local", num_cpus=2, include_dashboard=False,
+                     log_to_driver=False)
+        yield ray
+        ray.shutdown()
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def _table(idx: Index) -> list[tuple]:
@@ -198,17 +209,24 @@ def test_two_node_cluster_on_loopback(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "1"}
+    # Token authentication with a token of this test's own (none is read from or written
+    # to ~/.ray): the nodes, and the driver that `search index --address` starts.
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "RAY_AUTH_MODE": "token",
+           "RAY_AUTH_TOKEN": os.urandom(16).hex()}
     log = open(tmp_path / "ray.log", "w")
+    import tempfile
+
+    temp = tempfile.mkdtemp(prefix="skray")  # Ray's socket paths must stay under 108 bytes
     nodes = [_start_node(["--head", "--port", str(port), "--include-dashboard=false",
-                          "--temp-dir", str(tmp_path / "ray")], env, log)]
+                          "--temp-dir", temp], env, log)]
     try:
         address = f"127.0.0.1:{port}"
-        if not _wait_nodes(address, 1, env, 90):
+        if not _wait_nodes(address, 1, env, 90, nodes):
             pytest.skip(f"a Ray head could not start here (see {tmp_path / 'ray.log'})")
         nodes.append(_start_node(["--address", address], env, log))
-        if not _wait_nodes(address, 2, env, 90):
-            pytest.skip("a second Ray node could not join the head here")
+        if not _wait_nodes(address, 2, env, 90, nodes):
+            pytest.skip(f"a second Ray node could not join the head here (see "
+                        f"{tmp_path / 'ray.log'})")
         corpus = tmp_path / "corpus"
         shutil.copytree(SAMPLE, corpus)
         r = subprocess.run([sys.executable, "-m", "searchkit", "index", str(corpus),
@@ -231,20 +249,22 @@ def test_two_node_cluster_on_loopback(tmp_path):
                 pass
         for n in reversed(nodes):
             try:
-                n.wait(20)
+                n.wait(15)  # a node drains for up to 30 s: not needed here
             except subprocess.TimeoutExpired:
                 os.killpg(n.pid, signal.SIGKILL)
+                n.wait()
         log.close()
+        shutil.rmtree(temp, ignore_errors=True)
 
 
-def _wait_nodes(address: str, n: int, env: dict, timeout: float) -> bool:
+def _wait_nodes(address: str, n: int, env: dict, timeout: float, procs) -> bool:
     code = ("import ray, sys\n"
             "from searchkit.engines.ray_ingest import _loopback\n"
             "with _loopback(True):\n"
             f"    ray.init(address={address!r}, log_to_driver=False)\n"
             "sys.exit(0 if sum(x['Alive'] for x in ray.nodes()) >= " + str(n) + " else 1)\n")
     end = time.time() + timeout
-    while time.time() < end:
+    while time.time() < end and all(p.poll() is None for p in procs):
         try:
             if subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                               timeout=60).returncode == 0:
