@@ -14,8 +14,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from searchkit import Index
-from searchkit.engines.ray_ingest import RayPipeline, _loopback, ray_available
+# Ray reads its authentication settings once, on import: a token of this session's own,
+# so that nothing is read from or written to ~/.ray.
+if "RAY_AUTH_TOKEN" not in os.environ:
+    os.environ["RAY_AUTH_MODE"] = "token"
+    os.environ["RAY_AUTH_TOKEN"] = os.urandom(16).hex()
+
+from searchkit import Index  # noqa: E402
+from searchkit.engines.ray_ingest import RayPipeline, _loopback, ray_available  # noqa: E402
 
 if not ray_available():
     pytest.skip("Ray Data is not installed (pip install 'searchkit[ray]')",
@@ -31,20 +37,10 @@ def ray_local():
     token is the test's own (nothing read from or written to ~/.ray)."""
     import ray
 
-    saved = {k: os.environ.get(k) for k in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN")}
-    os.environ.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=os.urandom(16).hex())
-    try:
-        with _loopback(True):
-            ray.init(address="local", num_cpus=2, include_dashboard=False,
-                     log_to_driver=False)
-        yield ray
-        ray.shutdown()
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    with _loopback(True):
+        ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()
 
 
 def _table(idx: Index) -> list[tuple]:
@@ -209,10 +205,8 @@ def test_two_node_cluster_on_loopback(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    # Token authentication with a token of this test's own (none is read from or written
-    # to ~/.ray): the nodes, and the driver that `search index --address` starts.
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "RAY_AUTH_MODE": "token",
-           "RAY_AUTH_TOKEN": os.urandom(16).hex()}
+    # The nodes and the driver `search index --address` starts share the session's token.
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     log = open(tmp_path / "ray.log", "w")
     import tempfile
 
