@@ -27,7 +27,8 @@ def index_paths(paths: Sequence[str], index: str | Path | None = None,
                 overlap: int | None = None, dry_run: bool = False, rebuild: bool = False,
                 progress=None, max_file_mb: float | None = None,
                 vector_index: str | None = None, engine: str | None = None,
-                address: str | None = None, actors: int | None = None) -> IndexReport:
+                address: str | None = None, actors: int | None = None,
+                store: str | None = None) -> IndexReport:
     """Create or sync the index at ``index`` from ``paths`` (what ``search index`` does).
 
     With ``rebuild``, a complete new index is built beside the old one and swapped in only
@@ -37,7 +38,9 @@ def index_paths(paths: Sequence[str], index: str | Path | None = None,
     ``vector_index`` (``auto``, ``flat``, ``hnsw``) sets the FAISS index kind, also of an
     existing index (see :mod:`searchkit.store.vectors`). ``engine`` ``ray`` reads, chunks
     and embeds on Ray (a cluster at ``address``, else one started for the run, with
-    ``actors`` encoder actors): see :mod:`searchkit.engines.ray_ingest`.
+    ``actors`` encoder actors): see :mod:`searchkit.engines.ray_ingest`. ``store``, a
+    ``postgresql://`` URL, loads the synced index into Postgres (not with ``dry_run``):
+    see :mod:`searchkit.store.postgres`.
 
     Raises:
         BadInput: a path does not exist, or chunk settings that the index does not use.
@@ -55,8 +58,21 @@ def index_paths(paths: Sequence[str], index: str | Path | None = None,
     from .engines import get_pipeline
 
     pipeline = get_pipeline(engine, address, actors)
+    if store is not None:
+        from .store.postgres import check_url
+
+        check_url(store)
     recover_swap(path)
     exists = index_exists(path)
+    if store is not None and not dry_run:  # sync the folder, then load it into Postgres
+        report = index_paths(paths, path, include, exclude, encoder, chunk_size, overlap,
+                             dry_run, rebuild, progress, max_file_mb, vector_index, engine,
+                             address, actors)
+        from .store.postgres import load_index
+
+        with Index.open(path) as idx:
+            load_index(idx, store)
+        return report
     if rebuild and exists:
         if dry_run:  # what a rebuild would do: a new index, with the old one's vectors
             with Index.open(path) as old:
@@ -154,11 +170,13 @@ def _rebuild(path: Path, paths, include, exclude, encoder, chunking, progress,
         lock.release()
 
 
-def search(query: str, index: str | Path | None = None, k: int = 10, **kwargs) -> list[Hit]:
-    """Open the index at ``index`` read-only and search it."""
+def search(query: str, index: str | Path | None = None, k: int = 10,
+           store: str | None = None, **kwargs) -> list[Hit]:
+    """Open the index at ``index`` (or in ``store``, a ``postgresql://`` URL) read-only
+    and search it."""
     from .index import Index
 
-    with Index.open(index, readonly=True) as idx:
+    with Index.open(index, readonly=True, store=store) as idx:
         return idx.search(query, k=k, **kwargs)
 
 

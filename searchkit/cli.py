@@ -166,12 +166,15 @@ def cli():
               help="--engine ray: the Ray cluster's head. [default: a Ray started for the run]")
 @click.option("--actors", type=click.IntRange(1), default=None, metavar="N",
               help="--engine ray: encoder actors. [default: one per CPU of the cluster]")
+@click.option("--store", default=None, metavar="URL", envvar="SEARCHKIT_STORE",
+              help="Also load the synced index into Postgres + pgvector at URL "
+                   "(postgresql://...; pip install 'searchkit[postgres]').")
 @click.option("-v", "--verbose", is_flag=True, help="List every skipped file.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
 @json_option
 def index_cmd(paths, index_dir, include, exclude, encoder, chunk_size, overlap, vector_index,
-              dry_run, rebuild, max_file_mb, engine, address, actors, verbose, quiet,
-              as_json):
+              dry_run, rebuild, max_file_mb, engine, address, actors, store, verbose,
+              quiet, as_json):
     """Index (or re-sync) the documents under PATHS.
 
     Reads .txt .md .rst .html .pdf and common source files, recursively (hidden folders
@@ -209,7 +212,7 @@ def index_cmd(paths, index_dir, include, exclude, encoder, chunk_size, overlap, 
                              overlap=overlap, dry_run=dry_run, rebuild=rebuild,
                              progress=bar.update, max_file_mb=max_file_mb,
                              vector_index=vector_index, engine=engine, address=address,
-                             actors=actors)
+                             actors=actors, store=store)
     finally:
         bar.close()
     if as_json:
@@ -313,9 +316,12 @@ METHOD_HELP = ("dense (the contextual encoder), tfidf, bm25, glove (mean GloVe v
 @click.option("--highlight/--no-highlight", default=True, show_default=True,
               help="Mark each hit's best-matching sentence(s) (bold; spans in --json).")
 @filter_options
+@click.option("--store", default=None, metavar="URL", envvar="SEARCHKIT_STORE",
+              help="Search the index loaded into Postgres at URL (postgresql://...); "
+                   "methods there: dense (default), fts (Postgres full-text), hybrid.")
 @json_option
 def query_cmd(text, index_dir, k, method, fuse, weights, rrf_k, chunks, diverse, highlight,
-              path_glob, ext, modified_after, as_json):
+              path_glob, ext, modified_after, store, as_json):
     """Rank passages of the index by meaning for the question TEXT.
 
     Filters (--path, --ext, --modified-after) apply before the search, so k hits come back
@@ -324,7 +330,8 @@ def query_cmd(text, index_dir, k, method, fuse, weights, rrf_k, chunks, diverse,
     """
     from .api import search
 
-    hits = search(text, index=_index_path(index_dir), k=k, method=method, group=not chunks,
+    hits = search(text, index=_index_path(index_dir), store=store, k=k, method=method,
+                  group=not chunks,
                   diverse=diverse, highlight=highlight, **_fusion(fuse, weights, rrf_k),
                   **_filters(path_glob, ext, modified_after))
     if as_json:

@@ -46,10 +46,13 @@ class Index(IndexWriter):
     @classmethod
     def create(cls, path: str | Path | None = None, encoder: str = "minilm",
                chunking: ChunkSettings | None = None, exist_ok: bool = True,
-               vector_index: str | None = None) -> "Index":
+               vector_index: str | None = None, store: str | None = None) -> "Index":
         """Create an index directory (or open it if it exists and ``exist_ok``).
 
         Args:
+            store: a ``postgresql://`` URL: the index folder is synced as usual and then
+                loaded into Postgres (a :class:`searchkit.store.postgres.PostgresIndex`
+                comes back); see :mod:`searchkit.store.postgres`.
             vector_index: ``auto`` (default), ``flat`` or ``hnsw``: see
                 :mod:`searchkit.store.vectors`. Given for an existing index, it replaces
                 the index's setting (its vectors are re-derived at the next write).
@@ -57,6 +60,11 @@ class Index(IndexWriter):
         Raises:
             EncoderMismatch: the existing index was built with another encoder.
         """
+        if store is not None:  # the store protocol's other implementation
+            from .store.postgres import PostgresIndex, check_url
+
+            local = cls.create(path, encoder, chunking, exist_ok, vector_index)
+            return PostgresIndex(check_url(store), local=local)
         path = Path(path) if path else default_index_path()
         recover_swap(path)
         if vector_index is not None:
@@ -101,13 +109,19 @@ class Index(IndexWriter):
 
     @classmethod
     def open(cls, path: str | Path | None = None, readonly: bool = True,
-             encoder: str | None = None) -> "Index":
+             encoder: str | None = None, store: str | None = None) -> "Index":
         """Open an existing index. ``encoder``, when given, must match the manifest's.
+        With ``store`` (a ``postgresql://`` URL), the index held in Postgres (a
+        :class:`searchkit.store.postgres.PostgresIndex`; ``path`` is not needed to read).
 
         Raises:
             IndexNotFound: nothing is indexed at ``path``.
             EncoderMismatch: ``encoder`` differs from the one the index was built with.
         """
+        if store is not None:
+            from .store.postgres import PostgresIndex, check_url
+
+            return PostgresIndex(check_url(store), encoder=encoder)
         path = Path(path) if path else default_index_path()
         recover_swap(path)
         if not (path / DB_FILE).exists():
