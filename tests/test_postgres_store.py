@@ -152,8 +152,8 @@ def test_killed_load_leaves_the_previous_state(pg_url, tmp_path):
     load_index(local, pg_url)
     big = tmp_path / "big"
     big.mkdir()
-    for i in range(400):
-        (big / f"d{i}.txt").write_text(" ".join(f"w{i}_{j}" for j in range(600)) + "\n")
+    for i in range(150):
+        (big / f"d{i}.txt").write_text(" ".join(f"w{i}_{j}" for j in range(400)) + "\n")
     local.add_paths([big])
     n_chunks = local.stats()["chunks"]
     local.close()
