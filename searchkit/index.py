@@ -321,19 +321,8 @@ class Index(IndexWriter):
         return ask(self, question, allowed=allowed_chunk_ids(self, **filters))
 
     def _hits(self, ranked: list[tuple[int, float]], method: str) -> list[Hit]:
-        rows = self.store.chunks_by_ids([i for i, _ in ranked])
-        hits = []
-        for cid, score in ranked:
-            r = rows.get(cid)
-            if r is None:  # removed since the vector index was loaded
-                continue
-            hits.append(Hit(rank=len(hits) + 1, score=round(float(score), 6), chunk_id=cid,
-                            doc_id=r["doc_id"], path=display_path(r["path"]),
-                            title=r["title"], text=r["text"], start_char=r["start_char"],
-                            end_char=r["end_char"], start_line=r["start_line"],
-                            end_line=r["end_line"], page=r["page"], heading=r["heading"],
-                            method=method))
-        return hits
+        return hits_from_rows(ranked, self.store.chunks_by_ids([i for i, _ in ranked]),
+                              method)
 
     def stats(self) -> dict:
         """Counts, encoder, size on disk (everything under the index folder), last sync
@@ -397,6 +386,24 @@ class Index(IndexWriter):
             enc = get_encoder(encoder)
         return word_senses(word, documents, enc, max_uses=max, senses=senses,
                            seed=seed, examples=examples)
+
+
+def hits_from_rows(ranked: list[tuple[int, float]], rows: dict[int, dict],
+                   method: str) -> list[Hit]:
+    """:class:`Hit` objects for ``(chunk id, score)`` pairs, from chunk rows joined with
+    their document (``chunks_by_ids``); a chunk removed meanwhile is passed over."""
+    hits = []
+    for cid, score in ranked:
+        r = rows.get(cid)
+        if r is None:  # removed since the vector index was loaded
+            continue
+        hits.append(Hit(rank=len(hits) + 1, score=round(float(score), 6), chunk_id=cid,
+                        doc_id=r["doc_id"], path=display_path(r["path"]),
+                        title=r["title"], text=r["text"], start_char=r["start_char"],
+                        end_char=r["end_char"], start_line=r["start_line"],
+                        end_line=r["end_line"], page=r["page"], heading=r["heading"],
+                        method=method))
+    return hits
 
 
 def _tree_size(path: Path) -> int:

@@ -36,7 +36,8 @@ class _Pending:
     chunks: list[dict]
     replaces: int | None = None  # the doc id it replaces (changed file)
     kind: str = "new"
-    vectors: dict | None = None  # text hash -> vector, when embedded elsewhere (engines/)
+    #: text hash -> (vector, packed sentence vectors or None), when embedded elsewhere
+    vectors: dict | None = None
 
 
 def _groups(pending: Iterable[_Pending], size: int) -> Iterable[list[_Pending]]:
@@ -151,13 +152,19 @@ class _Embedded:
         lookup: dict = {}
         for p in group:
             lookup.update(p.vectors or {})
-        self._out = (np.stack([lookup[h] for h in hashes]).astype(np.float32, copy=False)
+        self._out = (np.stack([lookup[h][0] for h in hashes]).astype(np.float32, copy=False)
                      if hashes else np.zeros((0, 0), np.float32))
+        #: packed sentence vectors per text, where the engine's encoder made them
+        self.sentences = ([lookup[h][1] for h in hashes]
+                          if any(lookup[h][1] is not None for h in hashes) else None)
         if progress:
             progress(len(hashes))
 
     def result(self) -> np.ndarray:
         return self._out
+
+    def embedded(self):
+        return self._out, self.sentences
 
     def cancel(self) -> None:
         pass

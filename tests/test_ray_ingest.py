@@ -8,7 +8,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -179,91 +178,25 @@ def test_same_vectors_as_local_with_minilm_int8(ray_local, tmp_path, onnx_export
 
 # -- a cluster: a head and a second node, both on 127.0.0.1 ------------------------------
 
-def _start_node(args: list[str], env: dict, log) -> subprocess.Popen:
-    """``ray start --block`` in its own process group (stopped with it, by its id)."""
-    return subprocess.Popen([sys.executable, "-m", "searchkit.engines.ray_local", "start",
-                             "--block", "--disable-usage-stats", "--num-cpus", "1",
-                             "--node-ip-address", "127.0.0.1", *args],
-                            env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-
-
-def _listening_ports(pid_group: int) -> set[int]:
-    import psutil
-
-    ports = set()
-    for c in psutil.net_connections("inet"):
-        if c.status == psutil.CONN_LISTEN and c.pid and os.getpgid(c.pid) == pid_group:
-            ports.add((c.laddr.ip, c.laddr.port))
-    return ports
-
-
 @pytest.mark.slow
 def test_two_node_cluster_on_loopback(tmp_path):
-    import socket
+    from searchkit.engines.ray_local import LocalCluster
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    # The nodes and the driver `search index --address` starts share the session's token.
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    log = open(tmp_path / "ray.log", "w")
-    import tempfile
-
-    temp = tempfile.mkdtemp(prefix="skray")  # Ray's socket paths must stay under 108 bytes
-    nodes = [_start_node(["--head", "--port", str(port), "--include-dashboard=false",
-                          "--temp-dir", temp], env, log)]
-    try:
-        address = f"127.0.0.1:{port}"
-        if not _wait_nodes(address, 1, env, 90, nodes):
-            pytest.skip(f"a Ray head could not start here (see {tmp_path / 'ray.log'})")
-        nodes.append(_start_node(["--address", address], env, log))
-        if not _wait_nodes(address, 2, env, 90, nodes):
-            pytest.skip(f"a second Ray node could not join the head here (see "
+    cluster = LocalCluster(nodes=2, log=tmp_path / "ray.log")
+    with cluster as address:
+        if address is None:
+            pytest.skip(f"a two-node Ray cluster could not start here (see "
                         f"{tmp_path / 'ray.log'})")
         corpus = tmp_path / "corpus"
         shutil.copytree(SAMPLE, corpus)
         r = subprocess.run([sys.executable, "-m", "searchkit", "index", str(corpus),
                             "--index", str(tmp_path / "ray-idx"), "--encoder", "hashing-test",
                             "--engine", "ray", "--address", address, "--actors", "2", "-q"],
-                           env=env, capture_output=True, text=True, timeout=240)
+                           env=cluster.env, capture_output=True, text=True, timeout=240)
         assert r.returncode == 0, r.stderr[-3000:]
-        for n in nodes:
-            for ip, _ in _listening_ports(n.pid):
-                assert ip in ("127.0.0.1", "::ffff:127.0.0.1", "::1"), ip
-        local = Index.create(tmp_path / "local", encoder="hashing-test")
-        local.add_paths([corpus])
-        with Index.open(tmp_path / "ray-idx") as dist:
-            assert_same_index(local, dist)
-    finally:
-        for n in reversed(nodes):
-            try:
-                os.killpg(n.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        for n in reversed(nodes):
-            try:
-                n.wait(15)  # a node drains for up to 30 s: not needed here
-            except subprocess.TimeoutExpired:
-                os.killpg(n.pid, signal.SIGKILL)
-                n.wait()
-        log.close()
-        shutil.rmtree(temp, ignore_errors=True)
-
-
-def _wait_nodes(address: str, n: int, env: dict, timeout: float, procs) -> bool:
-    code = ("import ray, sys\n"
-            "from searchkit.engines.ray_ingest import _loopback\n"
-            "with _loopback(True):\n"
-            f"    ray.init(address={address!r}, log_to_driver=False)\n"
-            "sys.exit(0 if sum(x['Alive'] for x in ray.nodes()) >= " + str(n) + " else 1)\n")
-    end = time.time() + timeout
-    while time.time() < end and all(p.poll() is None for p in procs):
-        try:
-            if subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                              timeout=60).returncode == 0:
-                return True
-        except subprocess.TimeoutExpired:
-            pass
-        time.sleep(2)
-    return False
+        listening = cluster.listening()
+        assert listening and {ip for ip, _ in listening} <= {"127.0.0.1", "::ffff:127.0.0.1"}
+    local = Index.create(tmp_path / "local", encoder="hashing-test")
+    local.add_paths([corpus])
+    with Index.open(tmp_path / "ray-idx") as dist:
+        assert_same_index(local, dist)

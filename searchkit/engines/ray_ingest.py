@@ -133,15 +133,21 @@ class _Ingest:
             out.append(pickle.dumps(p, protocol=pickle.HIGHEST_PROTOCOL))
         return {"result": out}
 
-    def _embed(self, texts: dict[str, str]) -> dict[str, np.ndarray]:
-        """As the local encoder thread does: longest first, ``ENCODE_BATCH`` at a time."""
+    def _embed(self, texts: dict[str, str]) -> dict[str, tuple]:
+        """As the local encoder thread does: longest first, ``ENCODE_BATCH`` at a time;
+        hash -> (vector, packed sentence vectors where the encoder makes them, else None)."""
         hashes = sorted(texts, key=lambda h: len(texts[h]), reverse=True)
-        out: dict[str, np.ndarray] = {}
+        with_sentences = hasattr(self.enc, "embed_with_sentences")
+        out: dict[str, tuple] = {}
         for s in range(0, len(hashes), ENCODE_BATCH):
             part = hashes[s:s + ENCODE_BATCH]
-            vecs = self.enc.encode_documents([texts[h] for h in part],
-                                             batch_size=ENCODE_BATCH)
-            out.update(zip(part, np.asarray(vecs, dtype=np.float32)))
+            batch = [texts[h] for h in part]
+            if with_sentences:
+                vecs, blobs = self.enc.embed_with_sentences(batch)
+            else:
+                vecs = self.enc.encode_documents(batch, batch_size=ENCODE_BATCH)
+                blobs = [None] * len(part)
+            out.update(zip(part, zip(np.asarray(vecs, dtype=np.float32), blobs)))
         return out
 
 

@@ -290,7 +290,9 @@ class PostgresIndex:
                     continue
                 ranked = best
             break
-        hits = self._hits(ranked[:k], rows, method)
+        from ..index import hits_from_rows
+
+        hits = hits_from_rows(ranked[:k], rows, method)
         if highlight and hits:
             from ..highlight import highlight_hits
 
@@ -342,23 +344,6 @@ class PostgresIndex:
                 "sk_documents d ON d.id = c.doc_id WHERE c.id = ANY(%s)", [list(ids)])
             names = [c.name for c in cur.description]
             return {r[0]: dict(zip(names, r)) for r in cur.fetchall()}
-
-    @staticmethod
-    def _hits(ranked, rows, method) -> list[Hit]:
-        from ..index import display_path
-
-        hits = []
-        for cid, score in ranked:
-            r = rows.get(cid)
-            if r is None:
-                continue
-            hits.append(Hit(rank=len(hits) + 1, score=round(float(score), 6), chunk_id=cid,
-                            doc_id=r["doc_id"], path=display_path(r["path"]),
-                            title=r["title"], text=r["text"], start_char=r["start_char"],
-                            end_char=r["end_char"], start_line=r["start_line"],
-                            end_line=r["end_line"], page=r["page"], heading=r["heading"],
-                            method=method))
-        return hits
 
     def documents(self) -> list[dict]:
         with self.conn.transaction():
