@@ -170,6 +170,9 @@ def pgvector_bench(args) -> dict:
     srv = pgserver.get_server(folder, cleanup_mode="delete")
     try:
         with psycopg.connect(srv.get_uri(), autocommit=True) as conn:
+            # Never a prepared statement: its cached plan would outlive the
+            # enable_indexscan switch between the exact and the HNSW runs.
+            conn.prepare_threshold = None
             conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
             register_vector(conn)
             conn.execute("SET maintenance_work_mem = '2GB'")

@@ -129,17 +129,19 @@ def test_killed_worker_loses_and_duplicates_nothing(ray_local, tmp_path, monkeyp
     killed: list[int] = []
 
     def kill_one_worker(phase, n, total):
+        """At the first group written: one encoder actor and one reader actor."""
         if killed or total is not None:
             return
-        for p in psutil.process_iter(["pid", "cmdline"]):
-            if "SearchkitIngest" in " ".join(p.info["cmdline"] or []):
-                os.kill(p.info["pid"], signal.SIGKILL)
-                killed.append(p.info["pid"])
-                return
+        for kind in ("SearchkitEncoder", "SearchkitIngest"):
+            for p in psutil.process_iter(["pid", "cmdline"]):
+                if kind in " ".join(p.info["cmdline"] or []):
+                    os.kill(p.info["pid"], signal.SIGKILL)
+                    killed.append(kind)
+                    break
 
     report = dist.add_paths([corpus], pipeline=RayPipeline(actors=2, docs_per_batch=2),
                             progress=kill_one_worker)
-    assert killed, "no encoder actor was found to kill"
+    assert killed == ["SearchkitEncoder", "SearchkitIngest"], killed
     assert len(report.new) == 120 and not report.skipped
     dups = dist.store.db.execute("SELECT doc_id, ord, count(*) FROM chunks "
                                  "GROUP BY doc_id, ord HAVING count(*) > 1").fetchall()

@@ -1,12 +1,19 @@
-"""Distributed ingest on Ray Data: files are parsed, chunked and embedded by a pool of Ray
-actors (each loads the encoder once), and the results come back, in the order the files
-were planned, to the one writer in this process, which commits them exactly as the local
-path does (same sync plan, same lock, same commit groups).
+"""Distributed ingest on Ray: files are parsed and chunked by a Ray Data ``map_batches``
+actor pool (each actor loads the tokenizer once) and come back in the order the files were
+planned; this process groups them into commit groups exactly as the local path does, and a
+pool of encoder actors (each loads the model once) embeds the groups, several at a time.
+The one writer in this process commits them as the local path does (same sync plan, same
+lock, same commit groups).
 
-Fault tolerance is Ray Data's: an actor that dies is restarted and its batch re-run, and a
-block's output is handed to the driver once. The writer's commits are idempotent per
-document (a document's chunks are replaced in the transaction that writes it), so a
-re-run batch can neither lose nor duplicate passages.
+Why groups, not Ray Data batches, go to the encoders: a quantised encoder (``minilm-int8``
+quantises activations per batch) gives a text slightly different vectors in different
+batches. Embedding each commit group's new texts in the local path's batches (longest
+first, 32 at a time) keeps the vectors equal to the local path's.
+
+Fault tolerance is Ray's: an actor that dies is restarted and its work re-run (Ray Data
+hands a block's output to the driver once; an encoder call is retried until it returns).
+The writer's commits are idempotent per document (a document's chunks are replaced in the
+transaction that writes it), so a re-run can neither lose nor duplicate passages.
 
 Loopback: Ray resolves ``127.0.0.1`` to the machine's outward address unless told the
 node is local; :func:`_loopback` makes a local instance (and a driver connecting to a
@@ -79,10 +86,10 @@ def _loopback(on: bool):
 
 
 class _Ingest:
-    """A Ray Data actor: read, chunk and embed a batch of files. The encoder (and its
-    tokenizer) load once, in the constructor. :func:`_ingest_class` sets ``ENCODER`` and
-    ``CHUNKING`` on a subclass: an actor whose constructor takes arguments cannot be
-    restarted once they leave Ray's object store."""
+    """A Ray Data actor: read and chunk a batch of files. The tokenizer loads once, in the
+    constructor. :func:`_ingest_class` sets ``ENCODER`` and ``CHUNKING`` on a subclass: an
+    actor whose constructor takes arguments cannot be restarted once they leave Ray's
+    object store."""
 
     ENCODER = ""
     CHUNKING: dict = {}
@@ -93,7 +100,6 @@ class _Ingest:
 
         enc = get_encoder(self.ENCODER)
         enc.tokenizer  # noqa: B018 (load now, once per actor)
-        self.enc = enc
         self.proxy = SimpleNamespace(encoder=enc,
                                      chunk_settings=ChunkSettings(**self.CHUNKING))
 
@@ -121,33 +127,36 @@ class _Ingest:
                 done.append(e)  # e.g. an encoder mismatch: stops the run, in the driver
             except Exception as e:  # a reader bug must not abort the run
                 done.append((str(path), f"could not read ({type(e).__name__}: {e})"))
-        texts: dict[str, str] = {}
         for p in done:
-            if not isinstance(p, (tuple, Exception)):
-                for c in p.chunks:
-                    texts.setdefault(c["text_hash"], c["text"])
-        vectors = self._embed(texts)
-        for p in done:
-            if not isinstance(p, (tuple, Exception)):
-                p.vectors = {c["text_hash"]: vectors[c["text_hash"]] for c in p.chunks}
             out.append(pickle.dumps(p, protocol=pickle.HIGHEST_PROTOCOL))
         return {"result": out}
 
-    def _embed(self, texts: dict[str, str]) -> dict[str, tuple]:
-        """As the local encoder thread does: longest first, ``ENCODE_BATCH`` at a time;
-        hash -> (vector, packed sentence vectors where the encoder makes them, else None)."""
-        hashes = sorted(texts, key=lambda h: len(texts[h]), reverse=True)
+class SearchkitEncoder:
+    """A Ray actor holding the encoder (loaded once): embeds one commit group's new texts
+    as the local encoder thread does (see :class:`searchkit.pipeline._Encoding`)."""
+
+    def __init__(self, encoder: str):
+        from ..encoders import get_encoder
+
+        self.enc = get_encoder(encoder)
+        self.enc.encode_documents(["load the model now, once per actor"])
+
+    def embed(self, texts: list[str]) -> list[tuple]:
+        """(vector, packed sentence vectors or None) per text, in order: longest first,
+        ``ENCODE_BATCH`` at a time, as the local path batches them."""
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
         with_sentences = hasattr(self.enc, "embed_with_sentences")
-        out: dict[str, tuple] = {}
-        for s in range(0, len(hashes), ENCODE_BATCH):
-            part = hashes[s:s + ENCODE_BATCH]
-            batch = [texts[h] for h in part]
+        out: list[Any] = [None] * len(texts)
+        for s in range(0, len(order), ENCODE_BATCH):
+            idx = order[s:s + ENCODE_BATCH]
+            batch = [texts[i] for i in idx]
             if with_sentences:
                 vecs, blobs = self.enc.embed_with_sentences(batch)
             else:
                 vecs = self.enc.encode_documents(batch, batch_size=ENCODE_BATCH)
-                blobs = [None] * len(part)
-            out.update(zip(part, zip(np.asarray(vecs, dtype=np.float32), blobs)))
+                blobs = [None] * len(idx)
+            for i, v, b in zip(idx, np.asarray(vecs, dtype=np.float32), blobs):
+                out[i] = (v, b)
         return out
 
 
@@ -238,14 +247,60 @@ class _RayRun:
         ds = ray.data.from_items(rows, override_num_blocks=n_batches)
         del rows
         env = {k: os.environ[k] for k in _FORWARD_ENV if k in os.environ}
+        renv = {"env_vars": env} if env else None
         ds = ds.map_batches(_ingest_class(self.index), batch_size=per,
-                            compute=ActorPoolStrategy(size=actors), num_cpus=1,
-                            runtime_env={"env_vars": env} if env else None)
-        for row in ds.iter_rows():
-            p = pickle.loads(row["result"])
-            if isinstance(p, Exception):
-                raise p
-            yield from _classify(p, self.by_path, self.report)
+                            compute=ActorPoolStrategy(size=actors), num_cpus=0.25,
+                            runtime_env=renv)
+        # A reader and an encoder per CPU: the encoders do nearly all the work.
+        encoder = ray.remote(SearchkitEncoder).options(num_cpus=0.75, max_restarts=-1,
+                                                       max_task_retries=-1, runtime_env=renv)
+        pool = [encoder.remote(self.index.manifest.encoder) for _ in range(actors)]
+
+        def documents() -> Iterator:
+            for row in ds.iter_rows():
+                p = pickle.loads(row["result"])
+                if isinstance(p, Exception):
+                    raise p
+                yield from _classify(p, self.by_path, self.report)
+
+        try:
+            yield from _embedded_groups(self.index, documents(), pool)
+        finally:
+            for a in pool:
+                ray.kill(a)
+
+
+def _embedded_groups(index, documents: Iterator, pool: list) -> Iterator:
+    """The documents, each with the vectors of the texts the writer will find new in its
+    commit group (the writer's own grouping and ``_todo``, so the same texts in the same
+    batches), embedded by the actors in ``pool``, up to one group per actor in flight."""
+    import ray
+
+    from ..pipeline import _groups, commit_chunks
+
+    planned: set[str] = set()
+    flight: list = []  # (group, hashes, ObjectRef), oldest first
+    turn = 0
+
+    def finish(group, hashes, ref):
+        got = ray.get(ref) if ref is not None else []
+        vectors = dict(zip(hashes, got))
+        for p in group:
+            p.vectors = {c["text_hash"]: vectors[c["text_hash"]] for c in p.chunks
+                         if c["text_hash"] in vectors}
+        return group
+
+    for group in _groups(documents, commit_chunks()):
+        todo = index._todo(group, index.vector_key, planned)
+        ref = None
+        if todo:
+            ref = pool[turn % len(pool)].embed.remote(list(todo.values()))
+            turn += 1
+        flight.append((group, list(todo), ref))
+        if len(flight) > len(pool):
+            yield from finish(*flight.pop(0))
+    while flight:
+        yield from finish(*flight.pop(0))
 
 
 def _classify(p, by_path: dict, report) -> Iterator:
