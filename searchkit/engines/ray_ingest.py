@@ -34,9 +34,9 @@ import numpy as np
 
 from ..errors import BadInput, SearchkitError
 
-#: Files per Ray batch: small enough to spread over the actors, large enough that the
-#: encoder sees full batches (a batch's chunks are embedded together, 32 at a time).
+#: Files per Ray Data batch (read and chunked by one reader actor call).
 DOCS_PER_BATCH = 8
+#: Texts per encoder call inside a commit group: the local encoder thread's batch size.
 ENCODE_BATCH = 32
 #: Environment passed to Ray workers (so they find the same models, caches and code).
 _FORWARD_ENV = ("PYTHONPATH", "SEARCHKIT_HOME", "SEARCHKIT_CACHE", "HF_HUB_OFFLINE",
