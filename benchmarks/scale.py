@@ -44,7 +44,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import scifact_vectors as sv  # noqa: E402
 
-SCIFACT = Path("/work/shared/eval/scifact")
 DEFAULT_SOURCE = Path("/work/main/indexes/eval/scifact-minilm-256-32")
 
 
@@ -53,17 +52,6 @@ def log(msg: str) -> None:
 
 
 # -- ingest ------------------------------------------------------------------------------
-
-def write_docs(folder: Path, n: int) -> int:
-    folder.mkdir(parents=True)
-    with open(SCIFACT / "corpus.jsonl", encoding="utf-8") as f:
-        for i, line in enumerate(f):
-            if i == n:
-                break
-            d = json.loads(line)
-            (folder / f"{d['_id']}.txt").write_text(f"{d.get('title', '')}\n\n{d['text']}\n")
-    return n
-
 
 def _index(path: Path, docs: Path, encoder: str, pipeline=None) -> dict:
     from searchkit import Index
@@ -102,7 +90,7 @@ def ingest(args) -> dict:
     with tempfile.TemporaryDirectory(prefix="sk-scale-") as tmp:
         tmp = Path(tmp)
         docs = tmp / "docs"
-        write_docs(docs, args.docs)
+        sv.write_docs(docs, args.docs)
         log("local path ...")
         out["local"] = _index(tmp / "local", docs, args.encoder)
         t = time.perf_counter()
