@@ -24,20 +24,25 @@ SCIFACT = Path("/work/shared/eval/scifact")
 JITTER = 0.35
 
 
+def write_docs(folder: Path, n: int) -> Path:
+    """The first ``n`` SciFact documents as one text file each (title, blank line, text)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(SCIFACT / "corpus.jsonl", encoding="utf-8") as f:
+        for i, line in enumerate(f):
+            if i == n:
+                break
+            d = json.loads(line)
+            (folder / f"{d['_id']}.txt").write_text(f"{d.get('title', '')}\n\n{d['text']}\n")
+    return folder
+
+
 def source_index(encoder: str, source: Path | None, tmp: Path, fallback_docs: int = 300) -> Path:
     if source:
         return source
     built = ROOT / "indexes" / "eval" / f"scifact-{encoder}-256-32"
     if (built / "index.db").exists():
         return built
-    docs = tmp / "scifact-docs"
-    docs.mkdir(parents=True, exist_ok=True)
-    with open(SCIFACT / "corpus.jsonl", encoding="utf-8") as f:
-        for i, line in enumerate(f):
-            if i == fallback_docs:
-                break
-            d = json.loads(line)
-            (docs / f"{d['_id']}.txt").write_text(f"{d.get('title', '')}\n\n{d['text']}\n")
+    docs = write_docs(tmp / "scifact-docs", fallback_docs)
     path = tmp / "source-idx"
     exe = Path(sys.executable).with_name("search")
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "searchkit"]

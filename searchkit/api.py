@@ -27,7 +27,9 @@ def index_paths(paths: Sequence[str], index: str | Path | None = None,
                 overlap: int | None = None, dry_run: bool = False, rebuild: bool = False,
                 progress=None, max_file_mb: float | None = None,
                 vector_index: str | None = None, follow_outside: bool = False,
-                ignore: bool = True) -> IndexReport:
+                ignore: bool = True, engine: str | None = None,
+                address: str | None = None, actors: int | None = None,
+                store: str | None = None) -> IndexReport:
     """Create or sync the index at ``index`` from ``paths`` (what ``search index`` does).
 
     With ``rebuild``, a complete new index is built beside the old one and swapped in only
@@ -37,7 +39,11 @@ def index_paths(paths: Sequence[str], index: str | Path | None = None,
     ``vector_index`` (``auto``, ``flat``, ``hnsw``) sets the FAISS index kind, also of an
     existing index (see :mod:`searchkit.store.vectors`). ``follow_outside`` indexes files
     that symlinks lead to outside ``paths`` (skipped and reported by default); ``ignore=False``
-    disregards ``.gitignore``/``.searchignore`` files.
+    disregards ``.gitignore``/``.searchignore`` files. ``engine`` ``ray`` reads, chunks
+    and embeds on Ray (a cluster at ``address``, else one started for the run, with
+    ``actors`` encoder actors): see :mod:`searchkit.engines.ray_ingest`. ``store``, a
+    ``postgresql://`` URL, loads the synced index into Postgres (not with ``dry_run``):
+    see :mod:`searchkit.store.postgres`.
 
     An index folder whose database is missing keeps the encoder and chunking its
     ``manifest.json`` names (another ``encoder`` needs ``rebuild``); one whose database is
@@ -56,8 +62,25 @@ def index_paths(paths: Sequence[str], index: str | Path | None = None,
             raise BadInput(f"path not found: {p}")
     chunking = _chunking(chunk_size, overlap)
     max_bytes = _max_bytes(max_file_mb)
+    from .engines import get_pipeline
+
+    pipeline = get_pipeline(engine, address, actors)
+    if store is not None:
+        from .store.postgres import check_url
+
+        check_url(store)
     recover_swap(path)
     exists = index_exists(path)
+    if store is not None and not dry_run:  # sync the folder, then load it into Postgres
+        report = index_paths(paths, path, include, exclude, encoder, chunk_size, overlap,
+                             dry_run, rebuild, progress, max_file_mb, vector_index,
+                             follow_outside=follow_outside, ignore=ignore, engine=engine,
+                             address=address, actors=actors)
+        from .store.postgres import load_index
+
+        with Index.open(path) as idx:
+            load_index(idx, store)
+        return report
     walk_opts = {"follow_outside": follow_outside, "ignore": ignore}
     orphan = None if exists else _orphan_manifest(path)
     if orphan and rebuild:
@@ -77,7 +100,7 @@ def index_paths(paths: Sequence[str], index: str | Path | None = None,
                                  chunking or old.chunk_settings, max_bytes, reuse=path,
                                  walk_opts=walk_opts)
         return _rebuild(path, paths, include, exclude, encoder, chunking, progress, max_bytes,
-                        vector_index, walk_opts)
+                        vector_index, walk_opts, pipeline)
     if not exists:
         if dry_run:
             return _plan_new(paths, include, exclude, encoder, chunking, max_bytes,
@@ -99,7 +122,7 @@ def index_paths(paths: Sequence[str], index: str | Path | None = None,
             idx.set_vector_index(vector_index)
     try:
         return idx.add_paths(paths, include, exclude, dry_run=dry_run, progress=progress,
-                             max_bytes=max_bytes, **walk_opts)
+                             max_bytes=max_bytes, pipeline=pipeline, **walk_opts)
     finally:
         idx.close()
 
@@ -157,7 +180,7 @@ def _plan_new(paths, include, exclude, encoder, chunking, max_bytes,
 
 def _rebuild(path: Path, paths, include, exclude, encoder, chunking, progress,
              max_bytes, vector_index: str | None = None,
-             walk_opts: dict | None = None) -> IndexReport:
+             walk_opts: dict | None = None, pipeline=None) -> IndexReport:
     """Build into ``<path>.rebuild``, then swap directories atomically. The old index stays
     locked (no other writer) and readable until the swap; killed before it, the old index
     is untouched (the next rebuild starts over). Vectors already computed for a chunk text
@@ -201,7 +224,8 @@ def _rebuild(path: Path, paths, include, exclude, encoder, chunking, progress,
                 except sqlite3.DatabaseError:  # damaged pages: their texts are embedded again
                     pass
             report = new.add_paths(paths, include, exclude, progress=progress,
-                                   max_bytes=max_bytes, **(walk_opts or {}))
+                                   max_bytes=max_bytes, pipeline=pipeline,
+                                   **(walk_opts or {}))
         finally:
             new.close()
         swap_directories(tmp, path)
@@ -211,11 +235,13 @@ def _rebuild(path: Path, paths, include, exclude, encoder, chunking, progress,
         lock.release()
 
 
-def search(query: str, index: str | Path | None = None, k: int = 10, **kwargs) -> list[Hit]:
-    """Open the index at ``index`` read-only and search it."""
+def search(query: str, index: str | Path | None = None, k: int = 10,
+           store: str | None = None, **kwargs) -> list[Hit]:
+    """Open the index at ``index`` (or in ``store``, a ``postgresql://`` URL) read-only
+    and search it."""
     from .index import Index
 
-    with Index.open(index, readonly=True) as idx:
+    with Index.open(index, readonly=True, store=store) as idx:
         return idx.search(query, k=k, **kwargs)
 
 

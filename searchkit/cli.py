@@ -221,12 +221,22 @@ def cli(ctx):
               help="Follow symlinks that lead outside PATHS (skipped and reported by default).")
 @click.option("--no-ignore", is_flag=True,
               help="Index what .gitignore and .searchignore files exclude.")
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local",
+              show_default=True, help="Where files are read, chunked and embedded: here, "
+              "or on Ray (pip install 'searchkit[ray]'); this process writes the index.")
+@click.option("--address", default=None, metavar="HOST:PORT",
+              help="--engine ray: the Ray cluster's head. [default: a Ray started for the run]")
+@click.option("--actors", type=click.IntRange(1), default=None, metavar="N",
+              help="--engine ray: encoder actors. [default: one per CPU of the cluster]")
+@click.option("--store", default=None, metavar="URL", envvar="SEARCHKIT_STORE",
+              help="Also load the synced index into Postgres + pgvector at URL "
+                   "(postgresql://...; pip install 'searchkit[postgres]').")
 @click.option("-v", "--verbose", is_flag=True, help="List every skipped file.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
 @json_option
 def index_cmd(paths, index_dir, include, exclude, encoder, chunk_size, overlap, vector_index,
-              dry_run, rebuild, max_file_mb, follow_outside, no_ignore, verbose, quiet,
-              as_json):
+              dry_run, rebuild, max_file_mb, follow_outside, no_ignore, engine, address,
+              actors, store, verbose, quiet, as_json):
     """Index (or re-sync) the documents under PATHS.
 
     Reads .txt .md .rst .html .pdf .docx .odt .epub .ipynb .eml .mbox .pptx and common
@@ -242,6 +252,11 @@ def index_cmd(paths, index_dir, include, exclude, encoder, chunk_size, overlap, 
     during a write.
 
     \b
+    On Ray (pip install 'searchkit[ray]'); this process still writes the index:
+      search index docs/ --engine ray                          # a Ray started for the run
+      search index docs/ --engine ray --address HEAD_IP:6379   # a running cluster
+
+    \b
     Exit status:
       0  every file was indexed (or is unchanged)
       3  some files were skipped (listed in the summary; unsupported file types
@@ -255,6 +270,7 @@ def index_cmd(paths, index_dir, include, exclude, encoder, chunk_size, overlap, 
       search index ~/notes --exclude 'drafts/*' --include '*.md' --dry-run
       search index docs/ --index indexes/docs --encoder minilm-int8
       search index docs/ --encoder minilm-int8 --rebuild
+      search index docs/ --store postgresql://localhost/search   # also load into Postgres
     """
     _setup_logging(quiet or as_json)
     from .api import index_paths
@@ -266,7 +282,8 @@ def index_cmd(paths, index_dir, include, exclude, encoder, chunk_size, overlap, 
                              overlap=overlap, dry_run=dry_run, rebuild=rebuild,
                              progress=bar.update, max_file_mb=max_file_mb,
                              vector_index=vector_index, follow_outside=follow_outside,
-                             ignore=not no_ignore)
+                             ignore=not no_ignore, engine=engine, address=address,
+                             actors=actors, store=store)
     finally:
         bar.close()
     if as_json:
@@ -371,9 +388,12 @@ METHOD_HELP = ("dense (the contextual encoder), tfidf, bm25, glove (mean GloVe v
 @click.option("--highlight/--no-highlight", default=True, show_default=True,
               help="Mark each hit's best-matching sentence(s) (bold; spans in --json).")
 @filter_options
+@click.option("--store", default=None, metavar="URL", envvar="SEARCHKIT_STORE",
+              help="Search the index loaded into Postgres at URL (postgresql://...); "
+                   "methods there: dense (default), fts (Postgres full-text), hybrid.")
 @json_option
 def query_cmd(text, index_dir, k, method, fuse, weights, rrf_k, chunks, diverse, highlight,
-              path_glob, ext, modified_after, as_json):
+              path_glob, ext, modified_after, store, as_json):
     """Rank passages of the index by meaning for the question TEXT.
 
     Filters (--path, --ext, --modified-after) apply before the search, so k hits come back
@@ -385,10 +405,12 @@ def query_cmd(text, index_dir, k, method, fuse, weights, rrf_k, chunks, diverse,
       search query "how do rivers wear away their sides" -k 5
       search query "bank fees" --method bm25 --ext md --path 'finance/*'
       search query "loan terms" --json | jq '.hits[0].citation'
+      search query "loan terms" --store postgresql://localhost/search
     """
     from .api import search
 
-    hits = search(text, index=_index_path(index_dir), k=k, method=method, group=not chunks,
+    hits = search(text, index=_index_path(index_dir), store=store, k=k, method=method,
+                  group=not chunks,
                   diverse=diverse, highlight=highlight, **_fusion(fuse, weights, rrf_k),
                   **_filters(path_glob, ext, modified_after))
     if as_json:

@@ -46,10 +46,13 @@ class Index(IndexWriter):
     @classmethod
     def create(cls, path: str | Path | None = None, encoder: str | None = None,
                chunking: ChunkSettings | None = None, exist_ok: bool = True,
-               vector_index: str | None = None) -> "Index":
+               vector_index: str | None = None, store: str | None = None) -> "Index":
         """Create an index directory (or open it if it exists and ``exist_ok``).
 
         Args:
+            store: a ``postgresql://`` URL: the index folder is synced as usual and then
+                loaded into Postgres (a :class:`searchkit.store.postgres.PostgresIndex`
+                comes back); see :mod:`searchkit.store.postgres`.
             vector_index: ``auto`` (default), ``flat`` or ``hnsw``: see
                 :mod:`searchkit.store.vectors`. Given for an existing index, it replaces
                 the index's setting (its vectors are re-derived at the next write).
@@ -57,6 +60,11 @@ class Index(IndexWriter):
         Raises:
             EncoderMismatch: the existing index was built with another encoder.
         """
+        if store is not None:  # the store protocol's other implementation
+            from .store.postgres import PostgresIndex, check_url
+
+            local = cls.create(path, encoder, chunking, exist_ok, vector_index)
+            return PostgresIndex(check_url(store), local=local)
         from .encoders import DEFAULT_ENCODER
 
         encoder = encoder or DEFAULT_ENCODER
@@ -124,13 +132,19 @@ class Index(IndexWriter):
 
     @classmethod
     def open(cls, path: str | Path | None = None, readonly: bool = True,
-             encoder: str | None = None) -> "Index":
+             encoder: str | None = None, store: str | None = None) -> "Index":
         """Open an existing index. ``encoder``, when given, must match the manifest's.
+        With ``store`` (a ``postgresql://`` URL), the index held in Postgres (a
+        :class:`searchkit.store.postgres.PostgresIndex`; ``path`` is not needed to read).
 
         Raises:
             IndexNotFound: nothing is indexed at ``path``.
             EncoderMismatch: ``encoder`` differs from the one the index was built with.
         """
+        if store is not None:
+            from .store.postgres import PostgresIndex, check_url
+
+            return PostgresIndex(check_url(store), encoder=encoder)
         path = _as_path(path)
         recover_swap(path)
         if not (path / DB_FILE).exists():
@@ -350,19 +364,8 @@ class Index(IndexWriter):
             return ask(self, question, allowed=allowed_chunk_ids(self, **filters))
 
     def _hits(self, ranked: list[tuple[int, float]], method: str) -> list[Hit]:
-        rows = self.store.chunks_by_ids([i for i, _ in ranked])
-        hits = []
-        for cid, score in ranked:
-            r = rows.get(cid)
-            if r is None:  # removed since the vector index was loaded
-                continue
-            hits.append(Hit(rank=len(hits) + 1, score=round(float(score), 6), chunk_id=cid,
-                            doc_id=r["doc_id"], path=display_path(r["path"]),
-                            title=r["title"], text=r["text"], start_char=r["start_char"],
-                            end_char=r["end_char"], start_line=r["start_line"],
-                            end_line=r["end_line"], page=r["page"], heading=r["heading"],
-                            method=method, unit=r.get("unit")))
-        return hits
+        return hits_from_rows(ranked, self.store.chunks_by_ids([i for i, _ in ranked]),
+                              method)
 
     def stats(self) -> dict:
         """Counts, encoder, size on disk (everything under the index folder), last sync
@@ -442,6 +445,24 @@ class Index(IndexWriter):
             enc = get_encoder(encoder)
         return word_senses(word, documents, enc, max_uses=max, senses=senses,
                            seed=seed, examples=examples)
+
+
+def hits_from_rows(ranked: list[tuple[int, float]], rows: dict[int, dict],
+                   method: str) -> list[Hit]:
+    """:class:`Hit` objects for ``(chunk id, score)`` pairs, from chunk rows joined with
+    their document (``chunks_by_ids``); a chunk removed meanwhile is passed over."""
+    hits = []
+    for cid, score in ranked:
+        r = rows.get(cid)
+        if r is None:  # removed since the vector index was loaded
+            continue
+        hits.append(Hit(rank=len(hits) + 1, score=round(float(score), 6), chunk_id=cid,
+                        doc_id=r["doc_id"], path=display_path(r["path"]),
+                        title=r["title"], text=r["text"], start_char=r["start_char"],
+                        end_char=r["end_char"], start_line=r["start_line"],
+                        end_line=r["end_line"], page=r["page"], heading=r["heading"],
+                        method=method, unit=r.get("unit")))
+    return hits
 
 
 def _tree_size(path: Path) -> int:

