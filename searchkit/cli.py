@@ -26,6 +26,8 @@ LAZY_COMMANDS = {
     "senses": "searchkit.cli_senses:senses_cmd",
     "embed": "searchkit.cli_embed:embed_cmd",
     "tune": "searchkit.cli_embed:tune_cmd",
+    "serve": "searchkit.cli_serve:serve_cmd",
+    "mcp": "searchkit.cli_serve:mcp_cmd",
 }
 
 
