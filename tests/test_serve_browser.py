@@ -148,8 +148,8 @@ def test_search_shows_ranked_hits_with_highlight(page, server):
         assert loc.inner_text().startswith(f"{i + 1}. {h['path']}")
     first = hits.first
     assert "sourdough_starter.md" in first.locator(".loc").inner_text()
-    marks = first.locator(".snippet mark")
-    assert marks.count() == len(want[0]["highlights"]) >= 1
+    marks = first.locator(".snippet mark")  # the snippet is cut around the first highlight
+    assert 1 <= marks.count() <= len(want[0]["highlights"])
     a, b = want[0]["highlights"][0]
     assert marks.first.text_content() == want[0]["text"][a:b]
     _shot(page, "search.png")

@@ -34,6 +34,20 @@ function marked(text, spans) {
   return frag;
 }
 
+// A window of about ``limit`` characters of ``text`` around its first span (the whole text
+// when short), with the spans moved into the window: [text, spans, cut at start, cut at end].
+function snippet(text, spans, limit = 360) {
+  if (text.length <= limit) return [text, spans || [], false, false];
+  const sorted = [...(spans || [])].sort((x, y) => x[0] - y[0]);
+  const first = sorted.length ? sorted[0] : [0, 0];
+  let start = Math.max(0, first[0] - Math.floor(limit / 4));
+  if (start > 0) start = text.indexOf(" ", start) + 1 || start;
+  let end = Math.min(text.length, Math.max(start + limit, first[1]));
+  if (end < text.length) end = text.lastIndexOf(" ", end) > first[1] ? text.lastIndexOf(" ", end) : end;
+  const inside = sorted.filter(([a, b]) => a >= start && b <= end).map(([a, b]) => [a - start, b - start]);
+  return [text.slice(start, end), inside, start > 0, end < text.length];
+}
+
 function token() { return sessionStorage.getItem("searchkit-token") || ""; }
 
 class ApiError extends Error {
@@ -85,13 +99,18 @@ function filters() {
   return f;
 }
 
+function snippetNode(text, spans) {
+  const [part, inside, cutStart, cutEnd] = snippet(text, spans);
+  return el("div", { class: "snippet" }, cutStart ? "… " : null, marked(part, inside), cutEnd ? " …" : null);
+}
+
 function hitNode(h) {
   const node = el("button", { type: "button", class: "hit", "data-rank": h.rank,
                               "aria-label": `Open ${location_of(h)}` },
     el("span", { class: "loc" }, `${h.rank}. ${location_of(h)}`),
     el("span", { class: "score" }, h.score.toFixed(3)),
     h.title ? el("span", { class: "title" }, h.title) : null,
-    el("div", { class: "snippet" }, marked(h.text, h.highlights)));
+    snippetNode(h.text, h.highlights));
   node.addEventListener("click", () => openDocument(h.doc_id, h.chunk_id, h.highlights_in_document));
   return node;
 }
