@@ -309,3 +309,23 @@ def test_loopback_detection():
     assert is_loopback("127.0.0.2")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.2")
     assert not is_loopback("example.com")
+
+
+def test_a_rebuild_elsewhere_is_followed(tmp_path, hashing):
+    from searchkit.api import index_paths
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    (a / "one.txt").write_text("Otters hold hands while they sleep.\n")
+    (b / "two.txt").write_text("Axolotls regrow their limbs.\n")
+    path = tmp_path / "idx"
+    index_paths([str(a)], index=path, encoder="hashing-test")
+    svc = Service(path)
+    try:
+        assert svc.search("otters sleep", k=1, method="bm25")["hits"][0]["path"] == "one.txt"
+        index_paths([str(b)], index=path, rebuild=True)  # a new folder swapped in
+        hits = svc.search("axolotls regrow limbs", k=2, method="bm25")["hits"]
+        assert [h["path"] for h in hits] == ["two.txt"]
+    finally:
+        svc.close()

@@ -21,6 +21,13 @@ from ..errors import BadInput, SearchkitError
 from ..schema import DocumentView, SearchResult
 
 
+def _inode(path: Path) -> int | None:
+    try:
+        return os.stat(path).st_ino
+    except OSError:  # between the two renames of a swap
+        return None
+
+
 class DocumentNotFound(SearchkitError):
     """No document (or chunk of it) with that id."""
 
@@ -70,31 +77,51 @@ class Service:
     """
 
     def __init__(self, index: str | Path | None = None, warm: bool = True):
+        self._path = index
+        self._lock = threading.Lock()
+        self._open()
+        self._retired: list = []
+        self.name = self._idx.path.name
+        self._root: tuple[tuple, str | None] = ((), None)
+        if warm:
+            self._idx.encoder
+            self._idx._load_vectors()
+
+    def _open(self) -> None:
         from ..index import Index
 
-        self.idx = Index.open(index, readonly=True)
-        self.idx.store.close()
-        self.idx.store.db = _PerThreadDB(self.idx.store.path)
-        self.name = self.idx.path.name
-        self._root: tuple[int, str | None] = (-1, None)
-        self._root_lock = threading.Lock()
-        if warm:
-            self.idx.encoder
-            self.idx._load_vectors()
+        idx = Index.open(self._path, readonly=True)
+        idx.store.close()
+        idx.store.db = _PerThreadDB(idx.store.path)
+        self._inode = _inode(idx.store.path)
+        self._idx = idx
+
+    @property
+    def idx(self):
+        """The open index; reopened when its database was replaced (``search index
+        --rebuild`` swaps in a new folder), so requests follow the rebuilt index."""
+        ino = _inode(self._idx.store.path)
+        if ino is not None and ino != self._inode:
+            with self._lock:
+                if ino != self._inode:
+                    self._retired.append(self._idx)  # in-flight requests may still use it
+                    self._open()
+        return self._idx
 
     def close(self) -> None:
-        self.idx.store.db.close_all()
+        for idx in [*self._retired, self._idx]:
+            idx.store.db.close_all()
 
     # -- paths -------------------------------------------------------------------------
     def root(self) -> str | None:
         """The deepest folder holding every indexed document, for the current generation."""
-        gen = self.idx.store.generation()
-        if self._root[0] != gen:
-            with self._root_lock:
-                paths = [p for (p,) in self.idx.store.db.execute(
-                    "SELECT path FROM documents") if os.path.isabs(p)]
-                root = os.path.commonpath([os.path.dirname(p) for p in paths]) if paths else None
-                self._root = (gen, root)
+        idx = self.idx
+        key = (id(idx), idx.store.generation())
+        if self._root[0] != key:
+            paths = [p for (p,) in idx.store.db.execute("SELECT path FROM documents")
+                     if os.path.isabs(p)]
+            root = os.path.commonpath([os.path.dirname(p) for p in paths]) if paths else None
+            self._root = (key, root)
         return self._root[1]
 
     def rel(self, path: str | None) -> str | None:
