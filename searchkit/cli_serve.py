@@ -77,6 +77,14 @@ def serve_cmd(index_dir, host, port, token, watch_dir, rate_limit, quiet):
         raise _missing(e.name or "fastapi") from None
     _setup_logging(quiet)
     index = _index_path(index_dir)
+    if watch_dir:
+        from .index import index_exists
+
+        if not index_exists(Path(index)):  # the first sync creates it, before serving
+            from .api import index_paths
+
+            log.info("Indexing %s into %s ...", watch_dir, index)
+            index_paths([watch_dir], index=index)
     app = create_app(index, token=token, rate_limit=rate_limit)
     stop = threading.Event()
     if watch_dir:

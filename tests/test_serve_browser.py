@@ -38,6 +38,7 @@ pytestmark = pytest.mark.skipif(
            "(Debian/Ubuntu: apt-get install -y chromium)")
 sync_api = pytest.importorskip("playwright.sync_api",
                                reason="pip install playwright (no browser download needed)")
+sync_api.expect.set_options(timeout=30_000)  # a busy CI machine answers slowly
 
 
 def _free_port() -> int:
@@ -171,6 +172,7 @@ def test_document_view_opens_at_the_passage(page, server):
     hl = passage.locator("mark").first
     assert hl.text_content() == hit["text"][hit["highlights"][0][0]:hit["highlights"][0][1]]
     sync_api.expect(hl).to_be_in_viewport()
+    sync_api.expect(page.locator("#q")).to_be_in_viewport()  # the pane scrolled, not the page
     _shot(page, "document.png")
     page.keyboard.press("Escape")
     sync_api.expect(doc).to_be_hidden()

@@ -210,8 +210,11 @@ async function openDocument(docId, chunkId, spans) {
   $("layout").classList.add("split");
   $("doc").hidden = false;
   const target = passage.querySelector("mark") || passage;
-  pre.scrollTop = Math.max(0, target.offsetTop - pre.offsetTop - 40);
-  target.scrollIntoView({ block: "center" });
+  if (window.matchMedia("(max-width: 800px)").matches) {
+    target.scrollIntoView({ block: "center" });  // one column: the page scrolls
+  } else {  // beside the hits: only the document pane scrolls, the search box stays
+    pre.scrollTop = Math.max(0, target.offsetTop - pre.offsetTop - pre.clientHeight / 3);
+  }
   $("close").focus({ preventScroll: true });
 }
 
