@@ -192,20 +192,27 @@ def main() -> None:
     port = free_port()
     proc = start_server(args.index, port)
     try:
-        def search_paths(n, extra=""):
-            return [f"/api/search?q={enc(queries[i % len(queries)])}&k=10{extra}"
+        # One client asks what the in-process run asked (paired, both cold: another
+        # process); 4 and 16 clients get fresh questions, since ask keeps the sentence
+        # vectors of passages it has seen and a repeated question would be cheaper.
+        def search_paths(n, start=0, extra=""):
+            return [f"/api/search?q={enc(queries[(start + i) % len(queries)])}&k=10{extra}"
                     for i in range(n)]
 
-        ask_paths = [f"/api/ask?q={enc(queries[i % len(queries)])}" for i in range(args.ask)]
-        load(port, search_paths(20) + ask_paths[:5], 4)  # warm-up
+        def ask_paths(n, start=0):
+            return [f"/api/ask?q={enc(queries[(start + i) % len(queries)])}" for i in range(n)]
+
+        warm = len(queries) - 20
+        load(port, search_paths(20, warm) + ask_paths(5, warm), 4)  # warm-up
+        rss_start = rss(proc.pid)
         http = {"search": {}, "ask": {}}
-        for c in (1, 4, 16):
-            http["search"][str(c)] = load(port, search_paths(args.search), c)
-            http["ask"][str(c)] = load(port, ask_paths, c)
+        for level, c in enumerate((1, 4, 16)):
+            http["search"][str(c)] = load(port, search_paths(args.search, level * args.search), c)
+            http["ask"][str(c)] = load(port, ask_paths(args.ask, level * args.ask), c)
         cheap = "&method=dense&highlight=false"
-        first = load(port, search_paths(1000, cheap), 16)
+        first = load(port, search_paths(1000, extra=cheap), 16)
         rss_1k = rss(proc.pid)
-        rest = load(port, search_paths(args.rss_requests - 1000, cheap), 16)
+        rest = load(port, search_paths(args.rss_requests - 1000, 1000, cheap), 16)
         rss_10k = rss(proc.pid)
     finally:
         proc.terminate()
@@ -223,6 +230,7 @@ def main() -> None:
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
         "in_process": base, "http": http,
         "rss": {"phase": "dense search, k=10, no highlights, 16 clients",
+                "after_warm_up_mb": round(rss_start / 2**20, 1),
                 "after_1000_mb": round(rss_1k / 2**20, 1),
                 "after_10000_mb": round(rss_10k / 2**20, 1),
                 "errors": first["errors"] + rest["errors"], "rps": rest["rps"]},
