@@ -33,6 +33,8 @@ LAZY_COMMANDS = {
     "check": "searchkit.cli_check:check_cmd",
     "sources": "searchkit.cli_sources:sources_cmd",
     "remove": "searchkit.cli_sources:remove_cmd",
+    "serve": "searchkit.cli_serve:serve_cmd",
+    "mcp": "searchkit.cli_serve:mcp_cmd",
 }
 
 

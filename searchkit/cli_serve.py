@@ -1,0 +1,155 @@
+"""``search serve`` (HTTP API and web page) and ``search mcp`` (MCP over stdio)."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+import threading
+from pathlib import Path
+
+import click
+
+from .cli import _index_path, _setup_logging, index_option
+
+log = logging.getLogger("searchkit")
+
+
+def _missing(extra_pkg: str) -> click.ClickException:
+    return click.ClickException(
+        f"{extra_pkg} is not installed; install the serve extra: pip install 'searchkit[serve]'")
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@click.command("serve")
+@index_option
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. Anything but loopback needs --token.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="Port to listen on.")
+@click.option("--token", envvar="SEARCHKIT_TOKEN", show_envvar=True, default=None,
+              help="Require 'Authorization: Bearer TOKEN' on every API call (the page asks "
+                   "for it once).")
+@click.option("--watch", "watch_dir", type=click.Path(exists=True, file_okay=False),
+              default=None, metavar="FOLDER",
+              help="Keep the index synced with FOLDER while serving (changes are batched; "
+                   "the index's one-writer lock still holds).")
+@click.option("--rate-limit", type=click.IntRange(min=0), default=600, show_default=True,
+              metavar="N", help="Requests per minute per client address; 0 for no limit.")
+@click.option("-q", "--quiet", is_flag=True, help="No log lines on stderr.")
+def serve_cmd(index_dir, host, port, token, watch_dir, rate_limit, quiet):
+    """Serve the index over HTTP: a web page at /, a JSON API under /api, docs at /docs.
+
+    The index is opened once and shared by all requests; documents a sync commits (from
+    this server's --watch or from another process) are searchable without a restart.
+    Read-only: no endpoint writes, and documents are shown from the index's stored text.
+
+    \b
+    Safe by default:
+      binds 127.0.0.1; a non-loopback --host is refused without --token
+      with a token, every API call needs 'Authorization: Bearer TOKEN'
+      queries up to 1000 characters, k up to 100, --rate-limit requests a minute
+      paths in responses are relative to the indexed folder
+
+    \b
+    Examples:
+      search serve --index indexes/docs
+      search serve --index indexes/docs --watch ~/notes
+      SEARCHKIT_TOKEN=s3cret search serve --host 0.0.0.0 --port 8080
+      curl 'http://127.0.0.1:8000/api/search?q=river+erosion&k=3'
+    """
+    if not is_loopback(host) and not token:
+        raise click.UsageError(f"--host {host} is not a loopback address; refusing to serve "
+                               "it without --token (or SEARCHKIT_TOKEN)")
+    try:
+        import uvicorn
+
+        from .serve.app import create_app
+    except ImportError as e:
+        raise _missing(e.name or "fastapi") from None
+    _setup_logging(quiet)
+    index = _index_path(index_dir)
+    if watch_dir:
+        from .index import index_exists
+
+        if not index_exists(Path(index)):  # the first sync creates it, before serving
+            from .api import index_paths
+
+            log.info("Indexing %s into %s ...", watch_dir, index)
+            index_paths([watch_dir], index=index)
+    app = create_app(index, token=token, rate_limit=rate_limit)
+    stop = threading.Event()
+    if watch_dir:
+        threading.Thread(target=watch, args=(watch_dir, index, stop), daemon=True,
+                         name="searchkit-watch").start()
+    shown = f"[{host}]" if ":" in host else host
+    log.info("Serving %s on http://%s:%d/ (API docs at /docs%s). Ctrl-C stops.",
+             index, shown, port, "; token required" if token else "")
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning" if quiet else "info",
+                    access_log=False, server_header=False)
+    finally:
+        stop.set()
+        app.state.service.close()
+
+
+def watch(folder: str, index: str, stop: threading.Event) -> None:
+    """Sync ``index`` with ``folder`` now and after every batch of changes (watchfiles
+    debounces them), until ``stop`` is set. A sync that finds the index locked by another
+    writer is retried at the next change."""
+    from watchfiles import DefaultFilter, watch as watch_changes
+
+    from .api import index_paths
+    from .errors import SearchkitError
+
+    inside = Path(index).resolve()
+
+    class _Filter(DefaultFilter):
+        def __call__(self, change, path: str) -> bool:
+            p = Path(path)
+            return super().__call__(change, path) and inside not in (p, *p.parents)
+
+    def sync() -> None:
+        try:
+            r = index_paths([folder], index=index)
+            if r.files_indexed or r.deleted:
+                log.info("watch: %d indexed, %d removed, %d skipped", r.files_indexed,
+                         len(r.deleted), len(r.skipped))
+        except SearchkitError as e:
+            log.warning("watch: sync failed: %s", e)
+        except Exception as e:  # keep serving whatever one bad sync does
+            log.warning("watch: sync failed: %s: %s", type(e).__name__, e)
+
+    sync()
+    for _changes in watch_changes(folder, watch_filter=_Filter(), stop_event=stop,
+                                  debounce=1600, step=200, rust_timeout=1000,
+                                  yield_on_timeout=False):
+        sync()
+
+
+@click.command("mcp")
+@index_option
+def mcp_cmd(index_dir):
+    """Serve the index to an AI assistant over MCP (stdio): tools search, ask,
+    get_document and stats, returning the same JSON as the HTTP API.
+
+    \b
+    Example (an assistant's MCP settings):
+      {"mcpServers": {"searchkit": {"command": "search",
+                                    "args": ["mcp", "--index", "/path/to/index"]}}}
+    """
+    try:
+        from .mcp_server import run_stdio
+    except ImportError as e:
+        raise _missing(e.name or "mcp") from None
+    _setup_logging(quiet=True)  # stdout is the protocol; errors still reach stderr
+    os.environ.setdefault("TQDM_DISABLE", "1")
+    run_stdio(_index_path(index_dir))

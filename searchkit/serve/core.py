@@ -1,0 +1,200 @@
+"""One index shared by concurrent requests: what the HTTP app and the MCP server call.
+
+The index is opened once, read-only. Its encoder, FAISS vectors and static baselines are
+shared by every thread; each thread gets its own SQLite connection (a connection's
+statements and transactions are not to be interleaved across threads). A sync by another
+process commits a new generation; every search compares the generation and reloads the
+vectors and baselines when it changed, so new documents are found without a restart.
+
+Every path in a response is made relative to the indexed root (the deepest folder holding
+every indexed document), and documents are rebuilt from the index's stored text: nothing
+here opens a file named by a client.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+from ..errors import BadInput, SearchkitError
+from ..schema import DocumentView, SearchResult
+
+
+def _inode(path: Path) -> int | None:
+    try:
+        return os.stat(path).st_ino
+    except OSError:  # between the two renames of a swap
+        return None
+
+
+class DocumentNotFound(SearchkitError):
+    """No document (or chunk of it) with that id."""
+
+
+class _PerThreadDB:
+    """``MetaStore.db`` with one read-only connection per thread."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._local = threading.local()
+        self._all: list = []
+        self._lock = threading.Lock()
+
+    def _db(self):
+        db = getattr(self._local, "db", None)
+        if db is None:
+            from ..store.meta import connect
+
+            db = self._local.db = connect(self.path, readonly=True)
+            with self._lock:
+                self._all.append(db)
+        return db
+
+    @property
+    def conn(self):
+        return self._db().conn
+
+    def execute(self, sql, params=None):
+        return self._db().execute(sql, params)
+
+    def query(self, sql, params=None):
+        return self._db().query(sql, params)
+
+    def close_all(self) -> None:
+        with self._lock:
+            for db in self._all:
+                db.conn.close()
+            self._all.clear()
+
+
+class Service:
+    """Search, ask, documents, stats and senses over one index, safe to call from threads.
+
+    Args:
+        index: the index directory.
+        warm: load the encoder and vectors now, so the first request is not slow.
+    """
+
+    def __init__(self, index: str | Path | None = None, warm: bool = True):
+        self._path = index
+        self._lock = threading.Lock()
+        self._open()
+        self._retired: list = []
+        self.name = self._idx.path.name
+        self._root: tuple[tuple, str | None] = ((), None)
+        if warm:
+            self._idx.encoder
+            self._idx._load_vectors()
+
+    def _open(self) -> None:
+        from ..index import Index
+
+        idx = Index.open(self._path, readonly=True)
+        idx.store.close()
+        idx.store.db = _PerThreadDB(idx.store.path)
+        self._inode = _inode(idx.store.path)
+        self._idx = idx
+
+    @property
+    def idx(self):
+        """The open index; reopened when its database was replaced (``search index
+        --rebuild`` swaps in a new folder), so requests follow the rebuilt index."""
+        ino = _inode(self._idx.store.path)
+        if ino is not None and ino != self._inode:
+            with self._lock:
+                if ino != self._inode:
+                    self._retired.append(self._idx)  # in-flight requests may still use it
+                    self._open()
+        return self._idx
+
+    def close(self) -> None:
+        for idx in [*self._retired, self._idx]:
+            idx.store.db.close_all()
+
+    # -- paths -------------------------------------------------------------------------
+    def root(self) -> str | None:
+        """The deepest folder holding every indexed document, for the current generation."""
+        idx = self.idx
+        key = (id(idx), idx.store.generation())
+        if self._root[0] != key:
+            paths = [p for (p,) in idx.store.db.execute("SELECT path FROM documents")
+                     if os.path.isabs(p)]
+            root = os.path.commonpath([os.path.dirname(p) for p in paths]) if paths else None
+            self._root = (key, root)
+        return self._root[1]
+
+    def rel(self, path: str | None) -> str | None:
+        """``path`` (as stored, or as a hit shows it) relative to the indexed root."""
+        if not path or path.startswith("text:"):
+            return path
+        root = self.root()
+        full = os.path.abspath(path)
+        if root and (full == root or full.startswith(root.rstrip(os.sep) + os.sep)):
+            return os.path.relpath(full, root)
+        return os.path.basename(full)
+
+    def _hit(self, d: dict) -> dict:
+        d["path"] = self.rel(d["path"])
+        return d
+
+    # -- the calls ---------------------------------------------------------------------
+    def search(self, query: str, k: int = 10, **kwargs) -> dict:
+        hits = self.idx.search(query, k=k, **kwargs)
+        out = SearchResult(query=query, hits=hits).to_dict()
+        out["hits"] = [self._hit(h) for h in out["hits"]]
+        return out
+
+    def ask(self, question: str, **filters) -> dict:
+        a = self.idx.ask(question, **filters).to_dict()
+        if a.get("path"):
+            rel = self.rel(a["path"])
+            if a.get("citation", "").startswith(a["path"]):
+                a["citation"] = rel + a["citation"][len(a["path"]):]
+            a["path"] = rel
+        if a.get("hit"):
+            a["hit"] = self._hit(a["hit"])
+        a["supporting"] = [self._hit(h) for h in a["supporting"]]
+        return a
+
+    def document(self, doc_id: int, chunk_id: int | None = None) -> dict:
+        """The stored text of document ``doc_id``; with ``chunk_id``, that passage's range.
+
+        Raises:
+            DocumentNotFound: no such document, or the chunk is not one of it.
+        """
+        from ..senses_report import document_text
+
+        db = self.idx.store.db
+        doc = next(db.query("SELECT id, path, title, format FROM documents WHERE id = ?",
+                            [int(doc_id)]), None)
+        if doc is None:
+            raise DocumentNotFound(f"no document with id {doc_id}")
+        rows = db.execute("SELECT id, text, start_char, start_line, end_char, end_line, "
+                          "page FROM chunks WHERE doc_id = ? ORDER BY start_char",
+                          [int(doc_id)]).fetchall()
+        text = document_text([(r[1], r[2], r[3]) for r in rows])
+        passage = {}
+        if chunk_id is not None:
+            row = next((r for r in rows if r[0] == int(chunk_id)), None)
+            if row is None:
+                raise DocumentNotFound(f"document {doc_id} has no chunk {chunk_id}")
+            passage = dict(chunk_id=row[0], start_char=row[2], end_char=row[4],
+                           start_line=row[3], end_line=row[5], page=row[6])
+        return DocumentView(doc_id=doc["id"], path=self.rel(doc["path"]), title=doc["title"],
+                            format=doc["format"], text=text, n_chars=len(text),
+                            **passage).to_dict()
+
+    def stats(self) -> dict:
+        s = self.idx.stats()
+        s["path"] = self.name  # the server's folders are not the client's business
+        return s
+
+    def senses(self, word: str, max: int = 200, senses: int | str = "auto") -> dict:
+        if not isinstance(word, str) or not word.strip():
+            raise BadInput("empty word")
+        r = self.idx.senses(word.strip(), max=max, senses=senses).to_dict()
+        for s in r["senses"]:
+            for e in s["examples"]:
+                e["path"] = self.rel(e["path"])
+        return r
