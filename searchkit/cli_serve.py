@@ -142,7 +142,9 @@ def mcp_cmd(index_dir):
     get_document and stats, returning the same JSON as the HTTP API.
 
     \b
-    Example (an assistant's MCP settings):
+    Examples:
+      search mcp --index indexes/sample     # speaks MCP on stdin/stdout
+      # an assistant's MCP settings:
       {"mcpServers": {"searchkit": {"command": "search",
                                     "args": ["mcp", "--index", "/path/to/index"]}}}
     """

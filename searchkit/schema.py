@@ -20,7 +20,7 @@ from .types import Answer, Hit
 
 #: Keys that ``to_dict`` adds to a dataclass's own fields, with their types.
 EXTRA_KEYS: dict[str, dict[str, Any]] = {
-    "Hit": {"highlights_in_document": list[tuple[int, int]]},
+    "Hit": {"highlights_in_document": list[tuple[int, int]], "citation": str},
 }
 
 
