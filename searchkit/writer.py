@@ -328,6 +328,32 @@ class IndexWriter:
         finally:
             lock.release()
 
+    def backfill_sentence_vectors(self, progress=None, batch_size: int = 32) -> int:
+        """Store the highlight sentence vectors (searchkit.sentence_vectors) of every chunk
+        that has none: an index written before they were stored, or by an encoder that did
+        not make them. Runs the encoder over those chunks once (their chunk vectors are kept
+        as they are); returns how many chunks got them. ``progress(n)`` after each batch."""
+        self._writable()
+        enc = self.encoder
+        if not hasattr(enc, "embed_with_sentences"):
+            return 0
+        key = self.vector_key
+        rows = self.store.db.execute(
+            "SELECT DISTINCT c.text_hash, c.text FROM chunks c WHERE NOT EXISTS (SELECT 1 "
+            "FROM sentence_vectors s WHERE s.encoder = ? AND s.text_hash = c.text_hash)",
+            [key]).fetchall()
+        rows.sort(key=lambda r: len(r[1]), reverse=True)  # batches as the index makes them
+        for start in range(0, len(rows), batch_size):
+            part = rows[start:start + batch_size]
+            _, blobs = enc.embed_with_sentences([t for _, t in part])
+            with self.store.db.conn:
+                self.store.db.conn.executemany(
+                    "INSERT OR REPLACE INTO sentence_vectors VALUES (?, ?, ?)",
+                    [(key, h, b) for (h, _), b in zip(part, blobs)])
+            if progress:
+                progress(len(part))
+        return len(rows)
+
     def import_embeddings(self, other: str | Path) -> int:
         """Copy the embedding cache of the index at ``other`` (every encoder's vectors, and
         the highlight sentence vectors made with them) into this one, so that texts embedded there are not embedded again here. Vectors that no

@@ -226,3 +226,30 @@ def test_an_old_torch_index_still_answers_with_a_notice(sample_index):
     assert "river_bank_erosion" in r.stdout
     notices = [m for m in seen if "uses the torch encoder (minilm)" in m]
     assert len(notices) == 1 and "--encoder minilm-int8 --rebuild" in notices[0]
+
+
+def test_backfill_gives_an_old_index_its_sentence_vectors(tmp_path, onnx_export, onnx_cache,
+                                                          monkeypatch):
+    from searchkit import Index
+
+    monkeypatch.setenv("SEARCHKIT_CACHE", str(onnx_cache))
+    monkeypatch.setitem(encoder_cache, "minilm-int8", onnx_export(True))
+    path = tmp_path / "idx"
+    with Index.create(path, encoder="minilm-int8") as idx:
+        idx.add_paths([SAMPLE / "history"])
+        ids = [r[0] for r in idx.store.db.execute("SELECT id FROM chunks")]
+        want = idx.store.sentence_vectors(idx.vector_key, ids)
+        idx.store.db.execute("DELETE FROM sentence_vectors")  # as written before they existed
+        idx.store.db.conn.commit()
+        assert idx.store.sentence_vectors(idx.vector_key, ids) == {}
+        assert idx.backfill_sentence_vectors() == len({h for (h,) in idx.store.db.execute(
+            "SELECT text_hash FROM chunks")})
+        got = idx.store.sentence_vectors(idx.vector_key, ids)
+        assert idx.backfill_sentence_vectors() == 0
+    assert set(got) == set(want)
+    from searchkit.sentence_vectors import unpack
+
+    for cid in ids:  # same sentences; vectors within int8 rounding and batch effects
+        (s1, v1), (s2, v2) = unpack(got[cid], 384), unpack(want[cid], 384)
+        assert s1 == s2
+        assert float(np.min(np.sum(v1 * v2, axis=1))) > 0.97
