@@ -25,8 +25,8 @@ from conftest import ROOT, SAMPLE
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 #: Lines that need what a test cannot have: your own folders, a dataset, a model directory.
 PLACEHOLDERS = ("~", "DATASET", "MODEL_DIR", '"..."', "mymodel")
-#: Commands that train or evaluate for minutes on a dataset.
-LONG = ("tune", "eval")
+#: Commands that train or evaluate for minutes on a dataset, and servers.
+LONG = ("tune", "eval", "serve", "mcp")  # servers run until stopped
 
 
 def python_blocks() -> list[str]:
@@ -76,7 +76,7 @@ def test_readme_has_examples():
 
 @pytest.mark.slow  # indexes four folders of sample_corpus with the real model (~40 s)
 def test_python_example_prints_hits(small_corpus):
-    (code,) = python_blocks()
+    code = python_blocks()[0]  # "### Python"; later blocks are a reader plugin's module
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         exec(compile(code, "README.md", "exec"), {"__name__": "readme"})
@@ -97,7 +97,10 @@ def test_python_example_prints_hits(small_corpus):
 
 
 @pytest.mark.slow  # the same, through the CLI (~40 s)
-def test_cli_examples_run(small_corpus):
+def test_cli_examples_run(small_corpus, monkeypatch):
+    # the quickstart indexes into indexes/sample; the lines without --index stand for the
+    # user's own default index, which here is that one
+    monkeypatch.setenv("SEARCHKIT_INDEX", str(small_corpus / "indexes" / "sample"))
     runner = CliRunner()
     ran = []
     for args in sorted(cli_lines(), key=lambda a: a[0] != "index"):  # index first
