@@ -58,16 +58,15 @@ class Index(IndexWriter):
                 the index's setting (its vectors are re-derived at the next write).
 
         Raises:
-            EncoderMismatch: the existing index was built with another encoder.
+            EncoderMismatch: the existing index was built with another encoder than the
+                one ``encoder`` names (``None``: the default for a new index, the index's
+                own for an existing one).
         """
         if store is not None:  # the store protocol's other implementation
             from .store.postgres import PostgresIndex, check_url
 
             local = cls.create(path, encoder, chunking, exist_ok, vector_index)
             return PostgresIndex(check_url(store), local=local)
-        from .encoders import DEFAULT_ENCODER
-
-        encoder = encoder or DEFAULT_ENCODER
         path = _as_path(path)
         recover_swap(path)
         if vector_index is not None:
@@ -76,7 +75,9 @@ class Index(IndexWriter):
             if not exist_ok:
                 raise BadInput(f"an index already exists at {path}")
             idx = cls.open(path, readonly=False)
-            if not _same_encoder(encoder, idx.manifest.encoder):
+            # an existing index keeps its own encoder (an old `minilm` one too) unless one
+            # is named
+            if encoder and not _same_encoder(encoder, idx.manifest.encoder):
                 idx.close()
                 raise EncoderMismatch(
                     f"index {path} was built with encoder {idx.manifest.encoder!r}, not "

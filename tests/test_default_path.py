@@ -253,3 +253,18 @@ def test_backfill_gives_an_old_index_its_sentence_vectors(tmp_path, onnx_export,
         (s1, v1), (s2, v2) = unpack(got[cid], 384), unpack(want[cid], 384)
         assert s1 == s2
         assert float(np.min(np.sum(v1 * v2, axis=1))) > 0.97
+
+
+def test_create_on_an_existing_index_keeps_its_encoder(tmp_path, hashing, docs):
+    """``Index.create(path)`` without an encoder opens an existing index with its own (an
+    old torch index keeps working); naming another one is still refused."""
+    from searchkit import Index
+    from searchkit.errors import EncoderMismatch
+
+    with Index.create(tmp_path / "idx", encoder="hashing-test") as idx:
+        idx.add_paths([docs])
+    with Index.create(tmp_path / "idx") as idx:
+        assert idx.manifest.encoder == "hashing-test"
+        assert idx.search("rivers", k=1, method="bm25")
+    with pytest.raises(EncoderMismatch, match="built with encoder 'hashing-test'"):
+        Index.create(tmp_path / "idx", encoder="minilm-int8")
