@@ -218,6 +218,9 @@ def tune(pairs: str | Path | Iterable[tuple[str, str]] | None = None, out: str =
     Raises:
         BadInput: bad pairs, an existing ``out`` without ``force``, bad hyperparameters.
     """
+    from .extras import require
+
+    require("sentence_transformers", "torch", "search tune")
     if (pairs is None) == (beir is None):
         raise BadInput("give either pairs or a BEIR dataset, not both or neither")
     if not out:
