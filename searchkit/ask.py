@@ -46,6 +46,9 @@ class Terms:
     context: float = 0.0
     #: cos(question, the sentence's chunk)
     chunk: float = 0.0
+    #: cos(question, the sentence's vector *in context*: its tokens' mean in the chunk's
+    #: encoding, stored at index time by :mod:`searchkit.sentence_vectors`)
+    pooled: float = 0.0
     #: the chunk's BM25 score over the best candidate's
     bm25: float = 0.0
     #: share of the sentence's content words the question lacks: an answer adds something,
@@ -93,11 +96,14 @@ class Weights(Terms):
 #: calibration split of both Q&A files (even lines of qa.jsonl and of qa_fresh.jsonl, 59
 #: questions, minilm-int8 vectors): the threshold by :func:`calibrate_threshold_utility`
 #: (right answers minus wrong ones), ``cover`` among 0-2 by the same utility, smallest on a
-#: tie. Held out: the odd lines (benchmarks/RESULTS_qa.md, "Fresh questions").
+#: tie. Held out: the odd lines (benchmarks/RESULTS_qa.md, "Fresh questions"). ``pooled``
+#: (1.0 among 0-1.5, by sentence@1) and ``evidence.pooled`` (0.25 among 0-1, by the same
+#: utility, threshold re-calibrated with it) were chosen on the same calibration halves
+#: (benchmarks/RESULTS_qa.md, "In-context sentence vectors").
 DEFAULT_WEIGHTS = Weights(
-    chunk=0.2, lexical=0.0, context=0.0, bm25=0.1, novelty=0.2, answer_type=0.1,
-    answer_unit=0.3, follows=0.25, threshold=1.6905, merge_margin=0.0,
-    evidence=Evidence(chunk=0.5, bm25=0.3, novelty=0.2, cover=0.75))
+    chunk=0.2, pooled=1.0, lexical=0.0, context=0.0, bm25=0.1, novelty=0.2, answer_type=0.1,
+    answer_unit=0.3, follows=0.25, threshold=1.844, merge_margin=0.0,
+    evidence=Evidence(chunk=0.5, pooled=0.25, bm25=0.3, novelty=0.2, cover=0.75))
 #: Chunks retrieved per question before sentence scoring.
 CANDIDATE_CHUNKS = 20
 #: Candidate chunks come from dense and BM25 rankings fused by RRF (constant RRF_K), each
@@ -217,6 +223,9 @@ class Candidates:
     chunk: np.ndarray  # cos(question, chunk) of the sentence's chunk
     lexical: np.ndarray  # corpus-idf-weighted share of the question's words in the sentence
     context: np.ndarray | None = None  # cos(question, title + previous sentence + sentence)
+    #: cos(question, the sentence's in-context vector stored at index time); where an index
+    #: has none (a torch-encoder index), the sentence's own cosine stands in
+    pooled: np.ndarray | None = None
     #: per hit: dense cosine, BM25 score, fused (RRF) rank from 0, its document's rank from 0
     hit_dense: np.ndarray | None = None
     hit_bm25: np.ndarray | None = None
@@ -232,6 +241,8 @@ class Candidates:
         """cos(question, sentence) plus the terms weighted by ``t``."""
         s = (self.dense + t.chunk * self.chunk + t.answer_type * self.types
              + t.answer_unit * self.units + t.novelty * self.novelty)
+        if t.pooled:
+            s = s + t.pooled * (self.dense if self.pooled is None else self.pooled)
         if self.hit_bm25 is not None:
             top = float(self.hit_bm25.max()) if len(self.hit_bm25) else 0.0
             bm25 = self.hit_bm25[self.hit_of] / top if top > 0 else 0.0
@@ -383,12 +394,36 @@ def gather(idx: "Index", question: str, allowed: np.ndarray | None = None,
     else:
         dense = in_context = lex = chunk = np.zeros(0, dtype=np.float32)
     cover = _coverage(q, [f"{h.title or ''} {h.text}" for h in hits])
-    return Candidates(question, hits, sents, hit_of, dense.astype(np.float32), chunk, lex,
+    dense = dense.astype(np.float32)
+    return Candidates(question, hits, sents, hit_of, dense, chunk, lex,
                       context=in_context.astype(np.float32) if context else None,
+                      pooled=_pooled(idx, hits, sents, hit_of, qv, dense),
                       hit_dense=hit_dense,
                       hit_bm25=hit_bm25, hit_rank=np.arange(len(hits)), doc_rank=doc_rank,
                       hit_cover=cover, q_idf=float(sum(q.values())),
                       q_unseen=float(sum(v for w, v in q.items() if w not in idf)))
+
+
+def _pooled(idx: "Index", hits: list[Hit], sents: list[Sentence], hit_of: np.ndarray,
+            qv: np.ndarray, dense: np.ndarray) -> np.ndarray:
+    """cos(question, each sentence's in-context vector) from the vectors stored at index
+    time; a sentence without one (a torch-encoder index, a sentence cut off by truncation)
+    keeps its own cosine ``dense``."""
+    from .sentence_vectors import unpack
+
+    out = dense.copy()
+    if not len(sents):
+        return out
+    stored = idx.store.sentence_vectors(idx.vector_key, [h.chunk_id for h in hits])
+    for i, h in enumerate(hits):
+        blob = stored.get(h.chunk_id)
+        if blob is None:
+            continue
+        spans, vecs = unpack(blob, len(qv))
+        cos = dict(zip(spans, (vecs @ qv).tolist()))
+        for j in np.flatnonzero(hit_of == i):
+            out[j] = cos.get((sents[j].start, sents[j].end), out[j])
+    return out
 
 
 #: Sentence vectors kept per index (by text) so that repeated questions over the same
@@ -428,7 +463,14 @@ def choose(c: Candidates, w: Weights = DEFAULT_WEIGHTS) -> Answer:
     hit = c.hits[c.hit_of[best]]
     supporting = _supporting(c, scores, confs >= w.threshold, hit.doc_id)
     if conf < w.threshold:
-        return Answer(c.question, False, round(conf, 4), w.threshold, supporting=supporting)
+        s = c.sentences[best]
+        # relevance on query's 0-1 scale: the fused score over the best one (first in both
+        # rankings), or the cosine when ranking is dense only
+        best_fused = 2 / (RRF_K + 1) if HYBRID else 1.0
+        closest = dataclasses.replace(hit, highlights=[(s.start, s.end)],
+                                      relevance=round(min(max(hit.score / best_fused, 0.0), 1.0), 4))
+        return Answer(c.question, False, round(conf, 4), w.threshold, supporting=supporting,
+                      closest=closest)
     a, b = _merge(c, scores, best, w.merge_margin)
     text = " ".join(hit.text[a:b].split())
     hit = dataclasses.replace(hit, highlights=[(a, b)])

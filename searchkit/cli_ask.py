@@ -102,6 +102,10 @@ def format_answer(a, width: int = 100) -> str:
     else:
         lines.append("No answer found in the indexed documents "
                      f"(best evidence {a.confidence:.2f} < threshold {a.threshold:.2f}).")
+        if a.closest is not None:
+            lines.append("")
+            lines.append("Closest passage (not an answer; read on there):")
+            lines.append(format_hit(a.closest, width).rstrip("\n"))
     if a.supporting:
         lines.append("")
         lines.append("Related passages:" if not a.answered else "Supporting passages:")

@@ -86,11 +86,15 @@ class Answer:
     span: tuple[int, int] | None = None  # the answer's character span in ``passage``
     hit: Hit | None = None  # the chunk the answer comes from
     supporting: list[Hit] = field(default_factory=list)  # best passages of other documents
+    #: when not answered: the passage of the best sentence, that sentence highlighted (where
+    #: to read on; not an answer)
+    closest: Hit | None = None
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["span"] = list(self.span) if self.span else None
         d["hit"] = self.hit.to_dict() if self.hit else None
+        d["closest"] = self.closest.to_dict() if self.closest else None
         d["supporting"] = [h.to_dict() for h in self.supporting]
         return d
 

@@ -81,6 +81,21 @@ def sample_index(tmp_path_factory, minilm):
     return path
 
 
+@pytest.fixture(scope="session")
+def sample_index_int8(tmp_path_factory, onnx_cache, onnx_export):
+    """sample_corpus indexed once with the default encoder (minilm-int8, with the in-context
+    sentence vectors it stores); open it with SEARCHKIT_CACHE set to ``onnx_cache``."""
+    from searchkit import Index
+
+    onnx_export(True)  # the model, built once into the private cache
+    path = tmp_path_factory.mktemp("sample-int8") / "idx"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SEARCHKIT_CACHE", str(onnx_cache))
+        with Index.create(path, encoder="minilm-int8") as idx:
+            idx.add_paths([SAMPLE])
+    return path
+
+
 @pytest.fixture
 def docs(tmp_path):
     """A small folder of documents to index, copied fresh for each test."""

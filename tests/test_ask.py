@@ -56,6 +56,25 @@ def test_abstains_below_threshold(small):
     assert a.confidence < a.threshold
 
 
+def test_declined_answer_points_to_the_closest_passage(small):
+    a = small.ask("zebra xylophone quantum")
+    assert not a.answered and a.closest is not None
+    (s, e), = a.closest.highlights
+    assert 0 <= s < e <= len(a.closest.text) and 0.0 <= a.closest.relevance <= 1.0
+    assert a.to_dict()["closest"]["path"] == a.closest.path
+    r = CliRunner().invoke(cli, ["ask", "zebra xylophone quantum", "--index", str(small.path)])
+    assert "Closest passage (not an answer" in r.output and a.closest.path in r.output
+    # an answer has no "closest": its passage is the answer's own
+    assert small.ask("The entrance is a neat round hole about six centimetres across").closest is None
+
+
+def test_pooled_term_falls_back_to_the_sentence_itself(small):
+    """The hashing encoder stores no in-context sentence vectors: the pooled cosine is then
+    the sentence's own, so the term cannot favour or punish such an index."""
+    c = gather(small, "kingfisher burrow entrance")
+    assert c.pooled is not None and (c.pooled == c.dense).all()
+
+
 def test_filters_restrict_answers(small):
     a = small.ask("kingfisher", path="*.txt")
     assert a.supporting == [] or all(h.path.endswith(".txt") for h in a.supporting)
@@ -188,12 +207,21 @@ def test_quality_quick(qa_index, monkeypatch):
     assert m["document_at_1"] >= 0.85 and m["sentence_at_1"] >= 0.5, m
 
 
-def test_readme_questions_right_or_silent(qa_index, monkeypatch):
-    """The quickstart's question: the deposit-protection passage, or no answer at all;
-    the README's ask example: the sentence that answers it, cited by its own page."""
+def test_readme_questions_right_or_silent(sample_index_int8, onnx_cache, monkeypatch):
+    """On the default encoder: the quickstart's question: the deposit-protection passage,
+    or no answer at all; the README's ask example: the sentence that answers it, cited by
+    its own page."""
     monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("SEARCHKIT_CACHE", str(onnx_cache))
+    qa_index = Index.open(sample_index_int8)
     a = qa_index.ask("what happens to my savings if the bank fails")
     assert not a.answered or "protect" in a.text, a.text
+    if not a.answered:  # then it points to the passage that holds the answer
+        assert a.closest.path.endswith("savings_accounts_compared.md")
+        assert "Financial Services Compensation Scheme" in a.closest.text
+    # in-context sentence vectors (stored at index time) feed the sentence choice
+    c = gather(qa_index, "when was the lighthouse automated?", context=False)
+    assert c.pooled is not None and (abs(c.pooled - c.dense) > 1e-3).any()
     a = qa_index.ask("when was the lighthouse automated?")
     assert a.answered and a.text == "The light was automated in 1980."
     assert a.citation == "sample_corpus/history/lighthouse_keepers.pdf#page=2" and a.page == 2
