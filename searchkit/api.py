@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 from .config import ChunkSettings, default_index_path, max_file_bytes
 from .errors import BadInput, EncoderMismatch
@@ -196,7 +196,8 @@ def _rebuild(path: Path, paths, include, exclude, encoder, chunking, progress,
     damaged = False
     try:
         old = Index.open(path, readonly=True)
-        manifest, old_chunking = old.manifest, old.chunk_settings
+        manifest = old.manifest
+        old_chunking: ChunkSettings | None = old.chunk_settings
         old.close()
     except IndexDamaged:  # rebuilt from the documents, with what manifest.json says
         damaged = True

@@ -90,7 +90,7 @@ class JsonError(click.ClickException):
 
     def __init__(self, message: str, exit_code: int):
         super().__init__(message)
-        self.exit_code = exit_code
+        self.exit_code = exit_code  # type: ignore[misc]  # click declares it per class
 
     def show(self, file=None) -> None:
         click.echo(json.dumps({"error": self.message, "exit_status": self.exit_code},
@@ -507,7 +507,7 @@ def _format_stats(s: dict) -> str:
     return "\n".join(f"{k + ':':<14}{v}" for k, v in rows)
 
 
-def _human_bytes(n: int) -> str:
+def _human_bytes(n: float) -> str:
     for unit in ("B", "KB", "MB", "GB"):
         if n < 1024 or unit == "GB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import textwrap
+from typing import Any
 
 import click
 
@@ -60,7 +61,7 @@ class Spinner:
     def __init__(self, message: str, stream=None, interval: float = 0.1):
         self.message, self.interval = message, interval
         self.stream = stream or sys.stderr
-        self._stop = None
+        self._stop: Any = None
 
     def __enter__(self) -> "Spinner":
         if not self.stream.isatty():

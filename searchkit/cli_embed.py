@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -197,8 +198,8 @@ class _LossBar:
 
     def __init__(self, disabled: bool):
         self.disabled = disabled
-        self.bar = None
-        self.avg = None
+        self.bar: Any = None
+        self.avg: float | None = None
 
     def update(self, step: int, total: int, loss: float) -> None:
         if self.disabled:

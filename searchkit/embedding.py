@@ -4,7 +4,7 @@ contextual token vectors, from an encoder name or from an index's own encoder.""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

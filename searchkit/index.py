@@ -8,7 +8,7 @@ import logging
 import os
 import time
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 from . import __version__
 from .config import (DB_FILE, MANIFEST_FILE, VECTORS_FILE, ChunkSettings,  # noqa: F401
@@ -66,7 +66,7 @@ class Index(IndexWriter):
             from .store.postgres import PostgresIndex, check_url
 
             local = cls.create(path, encoder, chunking, exist_ok, vector_index)
-            return PostgresIndex(check_url(store), local=local)
+            return PostgresIndex(check_url(store), local=local)  # type: ignore[return-value]
         path = _as_path(path)
         recover_swap(path)
         if vector_index is not None:
@@ -145,7 +145,7 @@ class Index(IndexWriter):
         if store is not None:
             from .store.postgres import PostgresIndex, check_url
 
-            return PostgresIndex(check_url(store), encoder=encoder)
+            return PostgresIndex(check_url(store), encoder=encoder)  # type: ignore[return-value]
         path = _as_path(path)
         recover_swap(path)
         if not (path / DB_FILE).exists():
@@ -155,26 +155,26 @@ class Index(IndexWriter):
                     f"documents: search index PATHS --index {path} --rebuild")
             raise IndexNotFound(f"no index at {path} (create one with: search index PATH "
                                 f"--index {path})")
-        store = None
+        meta: MetaStore | None = None
         try:
-            store = MetaStore(path / DB_FILE, readonly=readonly)
-            manifest = Manifest.from_dict({k: store.get_meta(k) for k in
+            meta = MetaStore(path / DB_FILE, readonly=readonly)
+            manifest = Manifest.from_dict({k: meta.get_meta(k) for k in
                                            Manifest.__dataclass_fields__
-                                           if store.get_meta(k) is not None})
+                                           if meta.get_meta(k) is not None})
         except Exception as e:  # a database that is not ours, or a damaged one
-            if store is not None:
-                store.close()
+            if meta is not None:
+                meta.close()
             if (path / MANIFEST_FILE).exists():
                 from .writer import damaged_message
 
                 raise IndexDamaged(damaged_message(path, e)) from e
             raise IndexNotFound(f"{path} does not hold a searchkit index ({e})") from e
         if encoder and not _same_encoder(encoder, manifest.encoder):
-            store.close()
+            meta.close()
             raise EncoderMismatch(
                 f"index {path} was built with encoder {manifest.encoder!r} "
                 f"(dim {manifest.dim}); it cannot be used with {encoder!r}")
-        return cls(path, store, manifest, readonly)
+        return cls(path, meta, manifest, readonly)
 
     def close(self) -> None:
         self.store.close()
@@ -452,7 +452,7 @@ def hits_from_rows(ranked: list[tuple[int, float]], rows: dict[int, dict],
                    method: str) -> list[Hit]:
     """:class:`Hit` objects for ``(chunk id, score)`` pairs, from chunk rows joined with
     their document (``chunks_by_ids``); a chunk removed meanwhile is passed over."""
-    hits = []
+    hits: list[Hit] = []
     for cid, score in ranked:
         r = rows.get(cid)
         if r is None:  # removed since the vector index was loaded

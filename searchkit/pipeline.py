@@ -7,7 +7,8 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -71,7 +72,7 @@ class _Pending:
     vectors: dict | None = None
 
 
-def _groups(pending: Iterable[_Pending], size: int) -> Iterable[list[_Pending]]:
+def _groups(pending: Iterable[_Pending], size: int) -> Iterator[list[_Pending]]:
     """Whole documents, in groups of at least ``size`` chunks (the last may be smaller)."""
     group: list[_Pending] = []
     n = 0

@@ -10,7 +10,8 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -22,9 +23,34 @@ from .store.lock import WriteLock
 from .store.vectors import VectorIndex
 from .types import IndexReport, Skipped
 
+if TYPE_CHECKING:
+    from .config import ChunkSettings, Manifest
+    from .encoders import Encoder
+    from .store.meta import MetaStore
+
 
 class IndexWriter:
     """Writing methods of an index (see :class:`searchkit.index.Index`)."""
+
+    # What the facade provides (declared for type checkers).
+    path: Path
+    store: MetaStore
+    manifest: Manifest
+    readonly: bool
+    _vectors: VectorIndex | None
+    _vectors_gen: int
+    if TYPE_CHECKING:
+        @property
+        def encoder(self) -> Encoder: ...
+        @property
+        def vector_key(self) -> str: ...
+        @property
+        def chunk_settings(self) -> ChunkSettings: ...
+        def _load_vectors(self) -> VectorIndex: ...
+        def _build_vectors(self, kind: str | None = None) -> VectorIndex: ...
+        def _write_manifest_file(self) -> None: ...
+        def _writable(self) -> None: ...
+        def _check_revision(self) -> None: ...
 
     # -- writing -----------------------------------------------------------------------
     def add_paths(self, paths: Sequence[str | Path], include: Sequence[str] = (),
@@ -167,7 +193,7 @@ class IndexWriter:
         from collections import deque
 
         to_read: deque = deque()
-        for path, data, digest, found in fresh:
+        for path, kept, digest, found in fresh:
             key = str(path)
             if key not in by_path and gone_by_hash.get(digest):
                 old = gone_by_hash[digest].pop()
@@ -176,7 +202,7 @@ class IndexWriter:
                                            "real_path": _real_path(key)}))
                 report.renamed.append((old["path"], key))
                 continue
-            to_read.append((path, data, digest, found))
+            to_read.append((path, kept, digest, found))
 
         def prepared() -> Iterable[_Pending]:
             """Read and chunk each new or changed file (in a reader thread on a real run)."""
@@ -269,7 +295,8 @@ class IndexWriter:
         lock = WriteLock(self.path).acquire()
         try:
             report = IndexReport()
-            pending, doc_keys = [], []
+            pending: list[_Pending] = []
+            doc_keys: list[str] = []
             for i, text in enumerate(texts):
                 if not isinstance(text, str):
                     raise BadInput(f"text {i} is not a string")
@@ -379,8 +406,8 @@ class IndexWriter:
 
     def _docs_under(self, roots: Sequence[Path]) -> list[dict]:
         out: dict[int, dict] = {}
-        for r in roots:
-            r = str(r)
+        for root in roots:
+            r = str(root)
             for d in self.store.documents("path = ? OR path LIKE ? ESCAPE '\\'",
                                           [r, _like_prefix(r.rstrip(os.sep) + os.sep)]):
                 out[d["id"]] = d
@@ -391,7 +418,7 @@ class IndexWriter:
         return _Pending(key, self._doc_row(key, doc, stat, metadata, len(chunks)), chunks)
 
     def _prepare_parts(self, key: str, doc, stat: dict,
-                       metadata: dict | None = None) -> Iterable[_Pending]:
+                       metadata: dict | None = None) -> Iterator[_Pending]:
         """The document as one :class:`_Pending`, or, when its text is longer than
         :data:`~searchkit.pipeline.SEGMENT_CHARS`, as parts chunked one segment at a time
         (lazily: the caller commits a part before the next is chunked)."""
@@ -462,6 +489,7 @@ class IndexWriter:
         """
         enc = self.encoder
         encoder_id = self.vector_key
+        vectors: Any
         planned: set[str] = set()  # hashes cached or already sent to the encoder
         total = None
         if isinstance(pending, list):
@@ -522,6 +550,7 @@ class IndexWriter:
         return todo
 
     def _commit_group(self, group, todo, embedded, encoder_id, report, vec) -> None:
+        vectors: Any
         vectors, sentences = embedded if embedded is not None else (None, None)
         with self.store.db.conn:
             if todo:

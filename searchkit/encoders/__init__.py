@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 from ..errors import BadInput
 from .base import Encoder, TokenVectors, minilm_path

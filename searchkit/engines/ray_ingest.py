@@ -28,7 +28,8 @@ import os
 import pickle
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -167,13 +168,13 @@ class SearchkitEncoder:
         """(vector, packed sentence vectors or None) per text, in order: longest first,
         ``ENCODE_BATCH`` at a time, as the local path batches them."""
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
-        with_sentences = hasattr(self.enc, "embed_with_sentences")
+        with_sentences = getattr(self.enc, "embed_with_sentences", None)
         out: list[Any] = [None] * len(texts)
         for s in range(0, len(order), ENCODE_BATCH):
             idx = order[s:s + ENCODE_BATCH]
             batch = [texts[i] for i in idx]
             if with_sentences:
-                vecs, blobs = self.enc.embed_with_sentences(batch)
+                vecs, blobs = with_sentences(batch)
             else:
                 vecs = self.enc.encode_documents(batch, batch_size=ENCODE_BATCH)
                 blobs = [None] * len(idx)

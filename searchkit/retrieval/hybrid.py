@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Callable, Mapping, Sequence
+from typing import Any
 
 from ..errors import BadInput, BadUsage
 from .base import Allowed, ScoredId, check_k
@@ -117,7 +118,7 @@ class HybridRetriever:
 
     name = "hybrid"
 
-    def __init__(self, parts: Mapping[str, object], fusion: Fusion | None = None,
+    def __init__(self, parts: Mapping[str, Any], fusion: Fusion | None = None,
                  group_of: Callable[[list[int]], dict[int, int]] | None = None):
         self.parts = dict(parts)
         self.fusion = fusion or Fusion(methods=tuple(self.parts))
@@ -133,7 +134,7 @@ class HybridRetriever:
         if self.group_of is None:
             return rrf(rankings, k=self.fusion.k, weights=self.fusion.weights, limit=k,
                        item_weights=items)
-        return self._fuse_groups(rankings, k, items)
+        return self._fuse_groups(self.group_of, rankings, k, items)
 
     def _item_weights(self, method: str, query: str, ranking) -> dict[int, float] | None:
         part = self.parts[method]
@@ -142,8 +143,8 @@ class HybridRetriever:
         cov = part.coverage(query, [i for i, _ in ranking])
         return {i: c ** self.fusion.coverage_power for i, c in cov.items()}
 
-    def _fuse_groups(self, rankings, k: int, items) -> list[ScoredId]:
-        group = self.group_of(list({i for r in rankings for i, _ in r}))
+    def _fuse_groups(self, group_of, rankings, k: int, items) -> list[ScoredId]:
+        group = group_of(list({i for r in rankings for i, _ in r}))
         by_id = rrf(rankings, k=self.fusion.k, weights=self.fusion.weights, item_weights=items)
         best: dict[int, int] = {}  # group -> its best-fused id
         for i, _ in by_id:

@@ -18,7 +18,8 @@ Needs ``pip install 'searchkit[postgres]'`` (psycopg 3 and pgvector).
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable, Sequence
+from typing import Any
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
