@@ -330,10 +330,10 @@ def check(index: str | Path | None = None, repair: bool = False):
         A :class:`searchkit.maintenance.CheckReport`.
     """
     from .errors import IndexDamaged
-    from .index import Index, _as_path
+    from .index import Index, as_index_path
     from .maintenance import CheckReport
 
-    path = _as_path(index)
+    path = as_index_path(index)
     try:
         idx = Index.open(path, readonly=not repair)
     except IndexDamaged as e:

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from .cli import _filters, _index_path, filter_options, format_hit, index_option, json_option
+from .cli import filter_kwargs, index_path, filter_options, format_hit, index_option, json_option
 from .display import terminal_safe
 
 #: Exit status when the corpus holds no answer (the evidence is below the threshold).
@@ -42,8 +42,8 @@ def ask_cmd(question, index_dir, path_glob, ext, modified_after, as_json):
     from .api import ask
 
     with Spinner("Reading the best passages for an answer"):
-        a = ask(question, index=_index_path(index_dir),
-                **_filters(path_glob, ext, modified_after))
+        a = ask(question, index=index_path(index_dir),
+                **filter_kwargs(path_glob, ext, modified_after))
     if as_json:
         click.echo(json.dumps(a.to_dict(), indent=2, ensure_ascii=False))
     else:

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 FILTER_KEYS = ("path", "ext", "modified_after", "metadata")
 
 
-def _as_list(value: str | Iterable[str] | None) -> list[str]:
+def string_list(value: str | Iterable[str] | None) -> list[str]:
     if value is None:
         return []
     if isinstance(value, str):
@@ -44,7 +44,7 @@ def _as_list(value: str | Iterable[str] | None) -> list[str]:
 def normalize_exts(ext: str | Iterable[str] | None) -> set[str]:
     """``"md"``, ``".MD"`` and ``"*.md"`` all mean ``.md``."""
     out = set()
-    for e in _as_list(ext):
+    for e in string_list(ext):
         e = e.strip().lower().lstrip("*")
         if not e or e == ".":
             raise BadUsage(f"empty extension in --ext {ext!r}")
@@ -128,7 +128,7 @@ def _metadata_matches(raw: str | None, wanted: dict[str, Any]) -> bool:
 def allowed_doc_ids(idx: "Index", path=None, ext=None, modified_after=None,
                     metadata: dict[str, Any] | None = None) -> list[int]:
     """Ids of the documents that pass every given filter (all of them when none is)."""
-    globs = _as_list(path)
+    globs = string_list(path)
     exts = normalize_exts(ext) if ext else set()
     if metadata is not None and not isinstance(metadata, dict):
         raise BadUsage("metadata filter must be a dict of key=value")

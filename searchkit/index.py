@@ -14,11 +14,11 @@ from . import __version__
 from .config import (DB_FILE, MANIFEST_FILE, VECTORS_FILE, ChunkSettings,  # noqa: F401
                      Manifest, default_index_path)
 from .errors import BadInput, BadUsage, EncoderMismatch, IndexDamaged, IndexNotFound, SearchkitError
-from .pipeline import _Encoding, text_hash  # noqa: F401  (re-exported for tests, benchmarks)
+from .pipeline import EncodingJob, text_hash  # noqa: F401  (re-exported for tests, benchmarks)
 from .store.meta import MetaStore
 from .store.vectors import VectorIndex
 from .types import Answer, Hit
-from .writer import IndexWriter, _like_prefix
+from .writer import IndexWriter, like_prefix
 
 # The write path's modules (readers, chunker, walker) load in the methods that use them:
 # a cold `search query` should pay for nothing but the read path.
@@ -67,7 +67,7 @@ class Index(IndexWriter):
 
             local = cls.create(path, encoder, chunking, exist_ok, vector_index)
             return PostgresIndex(check_url(store), local=local)  # type: ignore[return-value]
-        path = _as_path(path)
+        path = as_index_path(path)
         recover_swap(path)
         if vector_index is not None:
             VectorIndex.kind_for(0, vector_index)  # validates
@@ -146,7 +146,7 @@ class Index(IndexWriter):
             from .store.postgres import PostgresIndex, check_url
 
             return PostgresIndex(check_url(store), encoder=encoder)  # type: ignore[return-value]
-        path = _as_path(path)
+        path = as_index_path(path)
         recover_swap(path)
         if not (path / DB_FILE).exists():
             if (path / MANIFEST_FILE).exists():
@@ -327,7 +327,7 @@ class Index(IndexWriter):
         """
         from .query import search
 
-        query = _check_query(query)
+        query = check_query(query)
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise BadUsage(f"k must be an integer of at least 1, not {k!r}")
         fusion = None
@@ -360,7 +360,7 @@ class Index(IndexWriter):
 
         from .writer import damaged_as_error
 
-        question = _check_query(question)
+        question = check_query(question)
         with damaged_as_error(self.path):
             return ask(self, question, allowed=allowed_chunk_ids(self, **filters))
 
@@ -421,16 +421,16 @@ class Index(IndexWriter):
         Raises:
             BadInput: the word is empty or does not occur, or bad arguments.
         """
-        from .senses import _pattern
+        from .senses import word_pattern
         from .senses_report import document_text, word_senses
 
-        _pattern(word)  # empty -> BadInput
+        word_pattern(word)  # empty -> BadInput
         # LIKE (case-insensitive for ASCII) narrows the documents read; the regex decides.
         longest = sorted(word.split(), key=len)[-1]
         where, params = "", []
         if longest.isascii():
             where = "WHERE c.doc_id IN (SELECT doc_id FROM chunks WHERE text LIKE ? ESCAPE '\\')"
-            params = ["%" + _like_prefix(longest)[:-1] + "%"]
+            params = ["%" + like_prefix(longest)[:-1] + "%"]
         docs: dict[int, tuple[str, list]] = {}
         for doc_id, path, text, start, line in self.store.db.execute(
                 "SELECT c.doc_id, d.path, c.text, c.start_char, c.start_line FROM chunks c "
@@ -557,7 +557,7 @@ def recover_swap(path: Path) -> None:
             os.replace(parked, path)
 
 
-def _as_path(path) -> Path:
+def as_index_path(path) -> Path:
     if not path:
         return default_index_path()
     if not isinstance(path, (str, os.PathLike)):
@@ -565,7 +565,7 @@ def _as_path(path) -> Path:
     return Path(path)
 
 
-def _check_query(query) -> str:
+def check_query(query) -> str:
     if not isinstance(query, str) or not query.strip():
         raise BadUsage("empty query")
     if len(query) > 10_000:

@@ -17,7 +17,7 @@ import numpy as np
 
 from .config import DB_FILE, VECTORS_FILE, max_file_bytes
 from .errors import BadInput, IndexDamaged, ReadError, SearchkitError
-from .pipeline import (Progress, _Embedded, _Encoding, _groups, _Pending, _Prefetch,
+from .pipeline import (Progress, EmbeddedJob, EncodingJob, document_groups, Pending, Prefetch,
                        commit_chunks, text_hash)
 from .store.lock import WriteLock
 from .store.vectors import VectorIndex
@@ -131,7 +131,7 @@ class IndexWriter:
     def _forget_source(self, path: Path) -> None:
         r = str(path)
         self.store.db.execute("DELETE FROM sources WHERE path = ? OR path LIKE ? ESCAPE '\\'",
-                              [r, _like_prefix(r.rstrip(os.sep) + os.sep)])
+                              [r, like_prefix(r.rstrip(os.sep) + os.sep)])
 
     def _own_folders(self) -> list[Path]:
         """This index's folder and its rebuild twin: never indexed."""
@@ -199,12 +199,12 @@ class IndexWriter:
                 old = gone_by_hash[digest].pop()
                 del gone[old["path"]]
                 renames.append((old, key, {"size": found.size, "mtime": found.mtime,
-                                           "real_path": _real_path(key)}))
+                                           "real_path": real_path_of(key)}))
                 report.renamed.append((old["path"], key))
                 continue
             to_read.append((path, kept, digest, found))
 
-        def prepared() -> Iterable[_Pending]:
+        def prepared() -> Iterable[Pending]:
             """Read and chunk each new or changed file (in a reader thread on a real run)."""
             while to_read:
                 path, data, digest, found = to_read.popleft()  # its bytes freed as we go
@@ -218,7 +218,7 @@ class IndexWriter:
                     parts = self._prepare_parts(key, doc, {"size": found.size,
                                                            "mtime": found.mtime,
                                                            "content_hash": digest,
-                                                           "real_path": _real_path(key)})
+                                                           "real_path": real_path_of(key)})
                     del doc
                     p = next(parts, None)
                 except ReadError as e:
@@ -264,7 +264,7 @@ class IndexWriter:
             return report
         vec = self._load_vectors()
         self._apply_renames(renames)
-        with (_Prefetch(prepared()) if pipeline is None  # engine hook: see searchkit.engines
+        with (Prefetch(prepared()) if pipeline is None  # engine hook: see searchkit.engines
               else pipeline(self, to_read, by_path, report, max_bytes=max_bytes)) as stream:
             self._write_pending(stream, report, vec, progress)
         if gone:
@@ -295,7 +295,7 @@ class IndexWriter:
         lock = WriteLock(self.path).acquire()
         try:
             report = IndexReport()
-            pending: list[_Pending] = []
+            pending: list[Pending] = []
             doc_keys: list[str] = []
             for i, text in enumerate(texts):
                 if not isinstance(text, str):
@@ -409,17 +409,17 @@ class IndexWriter:
         for root in roots:
             r = str(root)
             for d in self.store.documents("path = ? OR path LIKE ? ESCAPE '\\'",
-                                          [r, _like_prefix(r.rstrip(os.sep) + os.sep)]):
+                                          [r, like_prefix(r.rstrip(os.sep) + os.sep)]):
                 out[d["id"]] = d
         return list(out.values())
 
-    def _prepare(self, key: str, doc, stat: dict, metadata: dict | None = None) -> _Pending:
+    def _prepare(self, key: str, doc, stat: dict, metadata: dict | None = None) -> Pending:
         chunks = self._chunk_rows(doc, 0, len(doc.text), 0, 1)
-        return _Pending(key, self._doc_row(key, doc, stat, metadata, len(chunks)), chunks)
+        return Pending(key, self._doc_row(key, doc, stat, metadata, len(chunks)), chunks)
 
     def _prepare_parts(self, key: str, doc, stat: dict,
-                       metadata: dict | None = None) -> Iterator[_Pending]:
-        """The document as one :class:`_Pending`, or, when its text is longer than
+                       metadata: dict | None = None) -> Iterator[Pending]:
+        """The document as one :class:`Pending`, or, when its text is longer than
         :data:`~searchkit.pipeline.SEGMENT_CHARS`, as parts chunked one segment at a time
         (lazily: the caller commits a part before the next is chunked)."""
         from .pipeline import segments
@@ -435,7 +435,7 @@ class IndexWriter:
             n += len(chunks)
             line += doc.text.count("\n", a, b)
             row = self._doc_row(key, doc, stat, metadata, len(chunks))
-            yield _Pending(key, row, chunks, part=i, last=i == len(segs) - 1, doc_ref=ref)
+            yield Pending(key, row, chunks, part=i, last=i == len(segs) - 1, doc_ref=ref)
 
     def _chunk_rows(self, doc, a: int, b: int, ord0: int, line0: int) -> list[dict]:
         """Chunk rows of ``doc.text[a:b]`` (offsets, lines and pages of the whole text)."""
@@ -476,14 +476,14 @@ class IndexWriter:
                 self.store.db["documents"].update(old["id"], {"path": new_path, **stat})
             self.store.bump_generation()
 
-    def _write_pending(self, pending: Iterable[_Pending], report: IndexReport,
+    def _write_pending(self, pending: Iterable[Pending], report: IndexReport,
                        vec: VectorIndex, progress: Progress | None) -> None:
         """Embed what is new and write documents in commits of about ``commit_chunks()`` chunks;
         each commit holds whole documents with their vectors, so a kill leaves the index at
         a commit boundary.
 
         A pipeline: ``pending`` may be a stream (files read and chunked by a reader thread,
-        see :class:`_Prefetch`), and the encoder embeds the next group in a worker thread
+        see :class:`Prefetch`), and the encoder embeds the next group in a worker thread
         while this one commits the previous (onnxruntime and tokenizers release the GIL).
         The progress total grows as the stream is read when ``pending`` is not a list.
         """
@@ -500,9 +500,9 @@ class IndexWriter:
         else:
             total = 0
         step = (lambda n: progress("embed", n, None)) if progress else None
-        prev = None  # (group, todo, _Encoding | None): embedded, not yet committed
+        prev = None  # (group, todo, EncodingJob | None): embedded, not yet committed
         job = None
-        groups = _groups(pending, commit_chunks())
+        groups = document_groups(pending, commit_chunks())
         try:
             while True:
                 try:
@@ -522,9 +522,9 @@ class IndexWriter:
                     total += len(todo)
                     progress("embed", 0, total)
                 vectors = prev[2].embedded() if prev and prev[2] else None  # one at a time
-                job = ((_Embedded(group, list(todo), step)
+                job = ((EmbeddedJob(group, list(todo), step)
                         if group[0].vectors is not None
-                        else _Encoding(enc, list(todo.values()), step)) if todo else None)
+                        else EncodingJob(enc, list(todo.values()), step)) if todo else None)
                 if prev:  # committed while the encoder works on ``group``
                     self._commit_group(prev[0], prev[1], vectors, encoder_id, report, vec)
                 prev = (group, todo, job)
@@ -536,7 +536,7 @@ class IndexWriter:
             if job is not None:
                 job.cancel()
 
-    def _todo(self, group: list[_Pending], encoder_id: str, planned: set[str]) -> dict:
+    def _todo(self, group: list[Pending], encoder_id: str, planned: set[str]) -> dict:
         """hash -> text of the group's chunk texts that are neither cached nor planned."""
         todo: dict[str, str] = {}
         for p in group:
@@ -679,7 +679,7 @@ def vec_remove(vec: VectorIndex, ids: list[int]) -> None:
     vec.remove(ids)  # HNSW keeps tombstones (see searchkit.store.vectors)
 
 
-def _real_path(path: str) -> str | None:
+def real_path_of(path: str) -> str | None:
     """Where a file reached through symlinks really is (for path filters); None when that
     is the path itself."""
     real = os.path.realpath(path)
@@ -691,5 +691,5 @@ def _printable_path(path: str) -> str:
     return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
-def _like_prefix(s: str) -> str:
+def like_prefix(s: str) -> str:
     return s.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
