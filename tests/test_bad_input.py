@@ -211,7 +211,7 @@ def test_rebuild_switches_encoder_and_dimension(tmp_path, docs, hashing, monkeyp
         assert (idx.manifest.encoder, idx.manifest.dim) == ("hashing-small", 64)
         assert idx.store.count("documents") == 6
         cid, text = idx.store.db.execute("SELECT id, text FROM chunks LIMIT 1").fetchone()
-        assert idx._load_vectors().reconstruct(cid) == pytest.approx(Small()._embed([text])[0])
+        assert idx._load_vectors().reconstruct(cid) == pytest.approx(Small().embed_batch([text])[0])
         assert len(idx.search("trout in the weir", k=3)) == 3
     hashing.calls.clear()  # switching back reuses the hashing-test vectors kept in the cache
     index_paths([str(docs)], index=tmp_path / "idx", encoder="hashing-test", rebuild=True)

@@ -43,7 +43,7 @@ class TokenVectors:
 
 
 class Encoder(ABC):
-    """A sentence encoder. Backends implement :meth:`_embed`; everything else derives.
+    """A sentence encoder. Backends implement :meth:`embed_batch`; everything else derives.
 
     Attributes:
         id: the name recorded in an index manifest (``minilm``, ``minilm-int8`` ...).
@@ -67,7 +67,7 @@ class Encoder(ABC):
 
     # -- the one method a backend must provide ---------------------------------------
     @abstractmethod
-    def _embed(self, texts: list[str]) -> np.ndarray:
+    def embed_batch(self, texts: list[str]) -> np.ndarray:
         """Mean-pooled, L2-normalised float32 vectors (len(texts), dim) for texts that
         already fit in ``max_tokens``."""
 
@@ -104,7 +104,7 @@ class Encoder(ABC):
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
-            out[idx] = self._embed([texts[i] for i in idx])
+            out[idx] = self.embed_batch([texts[i] for i in idx])
             if progress:
                 progress(len(idx))
         return out

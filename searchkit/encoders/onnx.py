@@ -237,11 +237,11 @@ class OnnxEncoder(Encoder):
             return self._wordpiece.encode_batch(texts, self.max_tokens)
         return self.batch_tokenizer.encode_batch(texts)
 
-    def _embed(self, texts: list[str]) -> np.ndarray:
+    def embed_batch(self, texts: list[str]) -> np.ndarray:
         return _mean_pool(*self._hidden(self._tokenize(texts)))
 
     def embed_with_sentences(self, texts: list[str]) -> tuple[np.ndarray, list[bytes]]:
-        """Chunk vectors, as :meth:`_embed` gives them for the same batch, and each text's
+        """Chunk vectors, as :meth:`embed_batch` gives them for the same batch, and each text's
         packed sentence vectors pooled from the same token vectors
         (:mod:`searchkit.sentence_vectors`): highlights then cost no encoder run."""
         from ..sentence_vectors import pool
