@@ -18,9 +18,9 @@ if TYPE_CHECKING:
 
 #: The method used when none is named: hybrid (RRF, k=60, of dense and bm25, bm25 ranks scaled
 #: by query coverage cubed, see retrieval/hybrid.py), the best on the dev set, SciFact's train
-#: split (809 queries, nDCG@10): hybrid 0.6997 (plain RRF 0.7105), bm25 0.6882, dense 0.6760,
-#: tf-idf 0.6530, glove 0.1626 (benchmarks/eval_scifact.py). Keyword and contextual matches
-#: fail on different queries, so fusing them beats either alone.
+#: split (figures: benchmarks/results/eval_scifact.json and eval_scifact_train_coverage3.json,
+#: tabled in benchmarks/RESULTS_eval.md). Keyword and contextual matches fail on different
+#: queries, so fusing them beats either alone.
 DEFAULT_METHOD = "hybrid"
 #: How many chunks to fetch per wanted document when grouping by document.
 GROUP_FETCH = 4

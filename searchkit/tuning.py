@@ -346,14 +346,6 @@ def _save(model, card: dict, final: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def read_card(name_or_path: str | Path) -> dict:
-    """The card of a tuned model (empty if it has none)."""
-    from .encoders import resolve_model_path
-
-    p = resolve_model_path(str(name_or_path)) / CARD_FILE
-    return json.loads(p.read_text()) if p.exists() else {}
-
-
 def _version() -> str:
     from . import __version__
 
@@ -361,4 +353,4 @@ def _version() -> str:
 
 
 __all__ = ["tune", "TuneResult", "read_pairs", "beir_pairs", "batches", "model_dir",
-           "read_card", "CARD_FILE"]
+           "CARD_FILE"]

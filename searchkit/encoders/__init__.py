@@ -77,7 +77,7 @@ def _register_from_env() -> None:
         register_encoder(name, _from_target(target))
 
 #: The encoder of a new index: int8 ONNX, chosen by benchmarks/default_encoder.py (SciFact
-#: test, same run: hybrid and dense nDCG@10 within 0.005 and 0.01 of torch's). No torch.
+#: test, its figures beside torch's in benchmarks/results/default_encoder.json). No torch.
 DEFAULT_ENCODER = "minilm-int8"
 
 _cache: dict[str, Encoder] = {}

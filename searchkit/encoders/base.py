@@ -128,8 +128,3 @@ class Encoder(ABC):
     def count_tokens(self, text: str) -> int:
         """Tokens ``text`` takes, special tokens included."""
         return len(self.tokenizer.encode(text).ids)
-
-    def describe(self) -> dict:
-        """What an index manifest records about this encoder."""
-        return {"encoder": self.id, "dim": self.dim, "max_tokens": self.max_tokens,
-                "normalized": True, "model_dir_name": self.model_dir.name}

@@ -262,11 +262,6 @@ class OnnxEncoder(Encoder):
             vectors=hidden[0, keep].astype(np.float32),
         )
 
-    def describe(self) -> dict:
-        d = super().describe()
-        d["quantized"] = self.quantize
-        return d
-
 
 def _mean_pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Mean of the unmasked token vectors, L2-normalised (sentence-transformers' pooling)."""

@@ -17,9 +17,11 @@ DEFAULT_FUSE = ("dense", "bm25")
 DEFAULT_RRF_K = 60.0
 #: A keyword (bm25) rank counts ``coverage ** power`` of its RRF share, where coverage is the
 #: share of the query's terms the text holds: a text that shares one incidental word with a
-#: paraphrased question earns little. Chosen over plain RRF (power 0) on two dev sets:
-#: SciFact train nDCG@10 0.7125 (power 0) vs 0.7000 (power 3), both above bm25 0.6882 and
-#: dense 0.6760; sample_corpus's 12 paraphrased questions, top-1 4/12 (power 0) vs 8/12.
+#: paraphrased question earns little. Chosen over plain RRF (power 0) on two dev sets: on
+#: SciFact's train split it costs a little nDCG@10 but stays above bm25 and dense alone
+#: (benchmarks/results/eval_scifact.json for power 0, eval_scifact_train_coverage3.json for
+#: power 3), and it doubles top-1 on sample_corpus's paraphrased questions
+#: (benchmarks/fusion_coverage.py); benchmarks/RESULTS_eval.md has the table.
 DEFAULT_COVERAGE_POWER = 3.0
 
 
@@ -92,11 +94,6 @@ class Fusion:
         return cls(methods=tuple(fuse) if fuse else DEFAULT_FUSE,
                    weights=tuple(weights) if weights else None,
                    k=DEFAULT_RRF_K if k is None else k)
-
-    def describe(self) -> str:
-        w = ",".join(f"{x:g}" for x in self.weights) if self.weights else "equal"
-        return (f"rrf(k={self.k:g}; {'+'.join(self.methods)}; weights {w}; "
-                f"coverage power {self.coverage_power:g})")
 
     def to_dict(self) -> dict:
         return {"methods": list(self.methods),

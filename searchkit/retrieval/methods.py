@@ -33,7 +33,6 @@ log = logging.getLogger("searchkit")
 
 #: Every method a search can name, in the order reports list them.
 METHODS = ("dense", "tfidf", "bm25", "glove", "hybrid")
-STATIC = ("tfidf", "bm25", "glove")
 BASELINES_DIR = "baselines"
 STAMP_FILE = "source.json"
 #: Bumped when the text a static baseline indexes for a chunk changes.
@@ -111,8 +110,9 @@ def static_baseline(idx: "Index", name: str):
 def baseline_text(text: str, ord: int, title: str | None) -> str:
     """What a static baseline indexes for a chunk: its text, after its document's title
     when the chunk is not the first (the first holds the title already, when there is one).
-    On SciFact's train split this lifts BM25's nDCG@10 from 0.6854 to 0.6882 and tf-idf's
-    from 0.6463 to 0.6530: a later chunk of an abstract rarely repeats its topic's words."""
+    On SciFact's train split this lifts BM25's and tf-idf's nDCG@10 (the figures are in
+    benchmarks/RESULTS_eval.md): a later chunk of an abstract rarely repeats its topic's
+    words."""
     return f"{title}\n\n{text}" if ord and title else text
 
 
@@ -179,5 +179,5 @@ def _save(retriever, folder: Path, stamp: dict) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
-__all__ = ["METHODS", "STATIC", "get_method", "static_baseline", "chunk_texts",
+__all__ = ["METHODS", "get_method", "static_baseline", "chunk_texts",
            "check_method"]
