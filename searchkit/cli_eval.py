@@ -9,13 +9,7 @@ import click
 
 from .cli import fusion_kwargs, index_path, ProgressBar, setup_logging, fusion_options, index_option, json_option
 
-METHODS = ("dense", "tfidf", "bm25", "glove", "hybrid")  # = retrieval.methods.METHODS
-
-
-def installed_methods() -> tuple[str, ...]:
-    from .retrieval.methods import installed_methods
-
-    return installed_methods()
+from .retrieval.methods import METHODS, installed_methods  # the registry: cheap to import
 
 
 def _methods(method: tuple[str, ...], all_: bool, default: tuple[str, ...] | None) -> list[str] | None:

@@ -30,30 +30,18 @@ MMR_POOL = 4
 MMR_LAMBDA = 0.7
 
 
-def dense_search(idx: "Index", query: str, k: int, allowed: np.ndarray | None = None
-                 ) -> list[tuple[int, float]]:
-    """Chunk ids and cosine scores from the index's encoder and FAISS."""
-    from .retrieval.dense import checked_search, one_faiss_thread
-
-    vec = idx._load_vectors()
-    qv = idx.encoder.encode_query(query)
-    with one_faiss_thread():
-        return checked_search(idx, vec, qv, k, allowed)
-
-
 def retrieve(idx: "Index", query: str, k: int, method: str,
              allowed: np.ndarray | None = None, fusion=None,
              group: bool = False) -> list[tuple[int, float]]:
-    """Ranked ``(chunk_id, score)`` for one method (``dense``, ``tfidf``, ``bm25``,
-    ``glove``, ``hybrid``; see :mod:`searchkit.retrieval.methods`).
+    """Ranked ``(chunk_id, score)`` for one method of the registry
+    (:data:`searchkit.retrieval.METHODS`: ``dense``, ``tfidf``, ``bm25``, ``glove``,
+    ``hybrid`` ...).
 
     Args:
         fusion: what ``hybrid`` fuses (a :class:`~searchkit.retrieval.hybrid.Fusion`).
         group: the caller keeps one chunk per document; ``hybrid`` then fuses document
             ranks rather than chunk ranks.
     """
-    if method == "dense":
-        return dense_search(idx, query, k, allowed)
     return list(idx.retriever(method, fusion=fusion, by_document=group).search(
         query, k, allowed))
 
@@ -80,20 +68,21 @@ def search(idx: "Index", query: str, k: int = 10, method: str | None = None,
     return hits
 
 
-#: Methods whose score is a cosine similarity (at most 1).
-COSINE_METHODS = ("dense", "tfidf", "glove")
 
 
 def relevance(score: float, method: str, fusion=None) -> float | None:
     """``score`` of ``method`` on a 0-1 scale that means the same for every query:
 
-    * ``dense``, ``tfidf``, ``glove``: the cosine similarity, negatives as 0;
+    * ``dense``, ``tfidf``, ``glove`` (the methods registered as ``cosine``): the cosine
+      similarity, negatives as 0;
     * ``hybrid``: the fused score over the best a text can get, first in every fused ranking
       with full query coverage: ``sum(weights) / (rrf_k + 1)``; 1 means every method ranked
       it first, about 0.5 that one of two did;
     * ``bm25``: None (its scores grow with the query's length and the corpus; no scale).
     """
-    if method in COSINE_METHODS:
+    from .retrieval import METHODS
+
+    if method in METHODS and METHODS[method].cosine:
         return round(min(max(score, 0.0), 1.0), 4)
     if method == "hybrid":
         from .retrieval.hybrid import Fusion

@@ -102,3 +102,8 @@ class DenseRetriever:
 
     def __len__(self) -> int:
         return len(self.index._load_vectors())
+
+
+def dense_method(index: "Index", fusion=None, by_document: bool = False) -> DenseRetriever:
+    """The ``dense`` search method (registered in :data:`searchkit.retrieval.METHODS`)."""
+    return DenseRetriever(index)

