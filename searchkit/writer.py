@@ -1,7 +1,7 @@
 """The write path of :class:`searchkit.index.Index`: sync folders, add texts, remove
 documents, commit chunks and vectors. A mixin, so that the facade keeps one class while each
 module keeps one concern; it relies on the attributes :class:`~searchkit.index.Index` sets
-(``path``, ``store``, ``manifest``, ``encoder``, ``_load_vectors`` ...)."""
+(``path``, ``store``, ``manifest``, ``encoder``, ``vectors`` ...)."""
 
 from __future__ import annotations
 
@@ -46,7 +46,8 @@ class IndexWriter:
         def vector_key(self) -> str: ...
         @property
         def chunk_settings(self) -> ChunkSettings: ...
-        def _load_vectors(self) -> VectorIndex: ...
+        @property
+        def vectors(self) -> VectorIndex: ...
         def _build_vectors(self, kind: str | None = None) -> VectorIndex: ...
         def _write_manifest_file(self) -> None: ...
         def _writable(self) -> None: ...
@@ -262,7 +263,7 @@ class IndexWriter:
             report.chunks_removed = sum(len(self.store.chunk_ids_of(i)) for i in removed)
             report.seconds = time.perf_counter() - t0
             return report
-        vec = self._load_vectors()
+        vec = self.vectors
         self._apply_renames(renames)
         with (Prefetch(prepared()) if pipeline is None  # engine hook: see searchkit.engines
               else pipeline(self, to_read, by_path, report, max_bytes=max_bytes)) as stream:
@@ -318,7 +319,7 @@ class IndexWriter:
                 pending = [q for q in pending if q.path != key]  # the same key twice: last wins
                 if p.chunks or old:
                     pending.append(p)
-            vec = self._load_vectors()
+            vec = self.vectors
             self._write_pending(pending, report, vec, progress)
             self._finish_write(vec)
             ids = {d["path"]: d["id"] for d in self.store.documents()}
@@ -338,7 +339,7 @@ class IndexWriter:
                 raise BadInput(f"a path must be a non-empty string or a Path, not {p!r}")
         lock = WriteLock(self.path).acquire()
         try:
-            vec = self._load_vectors()
+            vec = self.vectors
             n = 0
             with self.store.db.conn:
                 for p in paths:

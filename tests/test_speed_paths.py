@@ -63,7 +63,7 @@ def make_folder(root, n_files=9):
 
 def consistent(idx) -> None:
     """FAISS holds exactly the chunks, each with its own text's stored vector."""
-    vec = idx._load_vectors()
+    vec = idx.vectors
     rows = idx.store.db.execute(
         "SELECT c.id, e.vector FROM chunks c JOIN embeddings e ON e.text_hash = c.text_hash "
         "AND e.encoder = ?", [idx.vector_key]).fetchall()

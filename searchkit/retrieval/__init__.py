@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import import_module
 
-from ..errors import BadInput
+from ..errors import BadInput, BadUsage
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,13 @@ METHODS: dict[str, MethodSpec] = {
                         cosine=True),
     "hybrid": MethodSpec(".hybrid", "hybrid_method", static=False),
 }
+
+
+def check_method(name: str) -> str:
+    """``name`` when it names a registered method, else BadUsage listing them."""
+    if name not in METHODS:
+        raise BadUsage(f"unknown method {name!r}; choose from: {', '.join(METHODS)}")
+    return name
 
 
 def register_method(name: str, spec: MethodSpec) -> None:
@@ -109,5 +116,5 @@ def __getattr__(attr: str):
     raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")
 
 
-__all__ = ["METHODS", "MethodSpec", "register_method", "REGISTRY", "get_retriever",
+__all__ = ["METHODS", "MethodSpec", "register_method", "check_method", "REGISTRY", "get_retriever",
            "Retriever", "ScoredId", "rrf", "TfidfRetriever", "BM25Retriever", "GloveRetriever"]

@@ -175,11 +175,11 @@ def hybrid_method(index, fusion: Fusion | None = None,
         by_document: fuse document ranks and return each document's best chunk only (what
             a grouped search wants), instead of fusing chunk ranks.
     """
-    from .methods import check_method, get_method
+    from . import check_method
 
     fusion = fusion or Fusion()
     for m in fusion.methods:
         check_method(m)
-    parts = {m: get_method(index, m) for m in fusion.methods}
+    parts = {m: index.retriever(m) for m in fusion.methods}
     group_of = index.store.doc_ids_of_chunks if by_document else None
     return HybridRetriever(parts, fusion, group_of=group_of)

@@ -23,11 +23,11 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import BadUsage
-from . import METHODS, REGISTRY
+from . import METHODS, REGISTRY, check_method
 
 if TYPE_CHECKING:
-    from ..index import Index
+    from ..cache import IndexCache
+    from ..store.meta import MetaStore
     from .hybrid import Fusion
 
 log = logging.getLogger("searchkit")
@@ -46,15 +46,9 @@ def installed_methods() -> tuple[str, ...]:
                  if spec.needs is None or available(spec.needs[0]))
 
 
-def check_method(name: str) -> str:
-    if name not in METHODS:
-        raise BadUsage(f"unknown method {name!r}; choose from: {', '.join(METHODS)}")
-    return name
-
-
-def get_method(idx: "Index", name: str, fusion: Fusion | None = None,
-               by_document: bool = False):
-    """A retriever over ``idx``'s chunks for method ``name`` (see the module docstring).
+def get_method(idx, name: str, fusion: Fusion | None = None, by_document: bool = False):
+    """A retriever over the chunks of ``idx`` (an :class:`~searchkit.index.Index`) for
+    method ``name`` (see the module docstring).
 
     Args:
         fusion: for ``hybrid``: what to fuse (default dense + bm25, equal weights, k=60).
@@ -63,34 +57,33 @@ def get_method(idx: "Index", name: str, fusion: Fusion | None = None,
     """
     spec = METHODS[check_method(name)]
     if spec.static:
-        return static_baseline(idx, name)
+        return static_baseline(idx.store, idx.path, idx.cache, name)
     return spec.load()(idx, fusion=fusion, by_document=by_document)
 
 
-def _cache(idx: "Index") -> dict:
-    return idx.__dict__.setdefault("_baselines", {})
-
-
-def static_baseline(idx: "Index", name: str):
-    """The static retriever ``name`` of ``idx``, fresh for its current generation."""
-    gen = idx.store.generation()
-    cached = _cache(idx).get(name)
-    if cached and cached[0] == gen:
-        return cached[1]
-    want = _stamp(idx, gen)
-    folder = idx.path / BASELINES_DIR / name
+def static_baseline(store: MetaStore, path: Path, cache: IndexCache, name: str):
+    """The static retriever ``name`` over the chunks in ``store`` (of the index folder
+    ``path``), fresh for its current generation; kept in ``cache`` and saved under
+    ``path/baselines/NAME``."""
+    gen = store.generation()
+    key = f"baseline:{name}"
+    cached = cache.get(key, gen)
+    if cached is not None:
+        return cached
+    want = _stamp(store, gen)
+    folder = path / BASELINES_DIR / name
     retriever = _load(folder, name, want)
     if retriever is None:
         t0 = time.perf_counter()
-        gen, ids, texts = chunk_texts(idx)
-        want = _stamp(idx, gen)
+        gen, ids, texts = chunk_texts(store)
+        want = _stamp(store, gen)
         retriever = REGISTRY[name]()
         retriever.build(ids, texts)
         log.debug("searchkit: built %s over %d chunks in %.1f s", name, len(ids),
                   time.perf_counter() - t0)
         _save(retriever, folder, {**want, "chunks": len(ids),
                                   "build_seconds": round(time.perf_counter() - t0, 3)})
-    _cache(idx)[name] = (gen, retriever)
+    cache.put(key, gen, retriever)
     return retriever
 
 
@@ -103,21 +96,23 @@ def baseline_text(text: str, ord: int, title: str | None) -> str:
     return f"{title}\n\n{text}" if ord and title else text
 
 
-def chunk_texts(idx: "Index") -> tuple[int, list[int], list[str]]:
-    """``(generation, chunk ids, baseline texts)`` read as one consistent state (the
-    generation is bumped in the same transaction as any chunk change, so equal generations
-    before and after the read mean the rows belong to it)."""
-    db = idx.store.db
+def chunk_texts(store) -> tuple[int, list[int], list[str]]:
+    """``(generation, chunk ids, baseline texts)`` of the chunks in ``store`` (a
+    :class:`~searchkit.store.meta.MetaStore`, or an index: its ``.store``), read as one
+    consistent state (the generation is bumped in the same transaction as any chunk
+    change, so equal generations before and after the read mean the rows belong to it)."""
+    store = getattr(store, "store", store)
+    db = store.db
     while True:
-        gen = idx.store.generation()
+        gen = store.generation()
         rows = db.execute("SELECT c.id, c.text, c.ord, d.title FROM chunks c JOIN documents d "
                           "ON d.id = c.doc_id ORDER BY c.id").fetchall()
-        if idx.store.generation() == gen:
+        if store.generation() == gen:
             return gen, [r[0] for r in rows], [baseline_text(r[1], r[2], r[3]) for r in rows]
 
 
-def _stamp(idx: "Index", gen: int) -> dict:
-    return {"generation": gen, "index_created_at": idx.store.get_meta("created_at"),
+def _stamp(store: MetaStore, gen: int) -> dict:
+    return {"generation": gen, "index_created_at": store.get_meta("created_at"),
             "text_format": TEXT_FORMAT}
 
 

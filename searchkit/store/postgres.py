@@ -259,7 +259,7 @@ class PostgresIndex:
         """Rank passages for ``query``: ``dense`` (pgvector HNSW, the default), ``fts``
         (Postgres full-text search, ``ts_rank_cd``) or ``hybrid`` (reciprocal rank fusion of
         the two, k=60). Filters as :meth:`searchkit.index.Index.search`, as SQL."""
-        from ..index import check_query
+        from ..query import check_query
 
         query = check_query(query)
         if k < 1:
@@ -291,7 +291,7 @@ class PostgresIndex:
                     continue
                 ranked = best
             break
-        from ..index import hits_from_rows
+        from ..query import hits_from_rows
 
         hits = hits_from_rows(ranked[:k], rows, method)
         if highlight and hits:
