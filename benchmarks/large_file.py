@@ -87,12 +87,17 @@ def write_text(path: Path, mb: float) -> int:
     return path.stat().st_size
 
 
+#: The test-only encoder, registered in the child (it is not a production encoder).
+HASHING = "hashing-test=searchkit.encoders.hashing:HashingEncoder"
+
+
 def run_child(path: Path, index: Path, encoder: str, unsegmented: bool = False) -> dict:
     code = CHILD.format(root=str(ROOT), encoder=encoder, index=str(index), path=str(path),
                         unsegmented=unsegmented)
     t0 = time.perf_counter()
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+                         env={**os.environ, "PYTHONPATH": str(ROOT),  # the test encoder:
+                              "SEARCHKIT_ENCODERS": HASHING})
     if out.returncode != 0:
         raise SystemExit(f"child failed ({out.returncode}): {out.stderr[-2000:]}")
     res = json.loads(out.stdout.strip().splitlines()[-1])

@@ -78,7 +78,7 @@ def build(path: Path, encoder: str, texts: list[str], real: np.ndarray, n: int) 
             conn.executemany("INSERT OR REPLACE INTO embeddings VALUES (?,?,?)", embs)
             done += len(vecs)
         idx.store.bump_generation()
-    idx._load_vectors()  # derives and saves vectors.faiss, as any first use would
+    idx.vectors  # derives and saves vectors.faiss, as any first use would
     idx.close()
 
 
@@ -98,7 +98,7 @@ def measure(path: Path, qs: list[str], highlight: bool = False) -> dict:
     for q in qs[:5]:  # warm-up: session, tokenizer, vectors, SQLite pages
         idx.search(q, k=10, method="dense")
         idx.search(q, k=10)
-    raw = idx._load_vectors().index
+    raw = idx.vectors.index
     times: dict[str, list[float]] = {"search": [], "default": [], "baseline": []}
     if highlight:
         times["default+highlight"] = []
@@ -122,7 +122,7 @@ def measure(path: Path, qs: list[str], highlight: bool = False) -> dict:
                 idx.search(q, k=10, highlight=True)
             times[what].append((time.perf_counter() - t) * 1000)
     chunks = idx.store.count("chunks")
-    kind = idx._load_vectors().kind
+    kind = idx.vectors.kind
     idx.close()
     out = {"chunks": chunks, "vector_index": kind, "queries": len(qs) - 5}
     for what, xs in times.items():

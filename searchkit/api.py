@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
+from typing import Any
 
 from .config import ChunkSettings, default_index_path, max_file_bytes
 from .errors import BadInput, EncoderMismatch
@@ -55,6 +56,7 @@ def index_paths(paths: Sequence[str], index: str | Path | None = None,
         IndexLocked: another process is writing the index.
     """
     from .index import Index, index_exists, recover_swap
+    from .rebuild import orphan_manifest
 
     path = Path(index) if index else default_index_path()
     for p in paths:
@@ -81,8 +83,8 @@ def index_paths(paths: Sequence[str], index: str | Path | None = None,
         with Index.open(path) as idx:
             load_index(idx, store)
         return report
-    walk_opts = {"follow_outside": follow_outside, "ignore": ignore}
-    orphan = None if exists else _orphan_manifest(path)
+    walk_opts: dict[str, Any] = {"follow_outside": follow_outside, "ignore": ignore}
+    orphan = None if exists else orphan_manifest(path)
     if orphan and rebuild:
         encoder = encoder or orphan.encoder
     elif orphan:
@@ -96,15 +98,15 @@ def index_paths(paths: Sequence[str], index: str | Path | None = None,
     if rebuild and exists:
         if dry_run:  # what a rebuild would do: a new index, with the old one's vectors
             with Index.open(path) as old:
-                return _plan_new(paths, include, exclude, encoder or old.manifest.encoder,
-                                 chunking or old.chunk_settings, max_bytes, reuse=path,
-                                 walk_opts=walk_opts)
-        return _rebuild(path, paths, include, exclude, encoder, chunking, progress, max_bytes,
-                        vector_index, walk_opts, pipeline)
+                return Index.plan(paths, include, exclude, encoder or old.manifest.encoder,
+                                  chunking or old.chunk_settings, max_bytes, reuse=path,
+                                  **walk_opts)
+        return Index.rebuild(path, paths, include, exclude, encoder, chunking, progress,
+                             max_bytes, vector_index, pipeline, **walk_opts)
     if not exists:
         if dry_run:
-            return _plan_new(paths, include, exclude, encoder, chunking, max_bytes,
-                             walk_opts=walk_opts)
+            return Index.plan(paths, include, exclude, encoder, chunking, max_bytes,
+                              **walk_opts)
         idx = Index.create(path, encoder=encoder, chunking=chunking,
                            vector_index=vector_index)
     else:
@@ -127,112 +129,12 @@ def index_paths(paths: Sequence[str], index: str | Path | None = None,
         idx.close()
 
 
-def _orphan_manifest_file(path: Path):
-    import json
-
-    from .config import MANIFEST_FILE, Manifest
-
-    try:
-        data = json.loads((path / MANIFEST_FILE).read_text())
-        return Manifest.from_dict(data) if isinstance(data, dict) and "encoder" in data \
-            else None
-    except (OSError, ValueError, TypeError):
-        return None
-
-
-def _orphan_manifest(path: Path):
-    """The :class:`~searchkit.config.Manifest` of ``path/manifest.json`` when the folder
-    has one but no database (deleted by hand), else None."""
-    from .config import DB_FILE, MANIFEST_FILE
-
-    if (path / DB_FILE).exists() or not (path / MANIFEST_FILE).exists():
-        return None
-    return _orphan_manifest_file(path)
-
-
 def _max_bytes(max_file_mb: float | None) -> int:
     if max_file_mb is None:
         return max_file_bytes()
     if max_file_mb <= 0:
         raise BadInput("the file size limit must be positive")
     return int(max_file_mb * 1024 * 1024)
-
-
-def _plan_new(paths, include, exclude, encoder, chunking, max_bytes,
-              reuse: Path | None = None, walk_opts: dict | None = None) -> IndexReport:
-    """The dry run of a new index: the same planning as a sync, against an empty index
-    in a temporary folder (so the chunk counts and skipped files are the real ones); with
-    ``reuse``, holding that index's cached vectors, as a rebuild would."""
-    import tempfile
-
-    from .index import Index
-
-    with tempfile.TemporaryDirectory(prefix="searchkit-plan-") as tmp:
-        idx = Index.create(Path(tmp) / "idx", encoder=encoder, chunking=chunking)
-        try:
-            if reuse is not None:
-                idx.import_embeddings(reuse)
-            return idx.add_paths(paths, include, exclude, dry_run=True, max_bytes=max_bytes,
-                                 **(walk_opts or {}))
-        finally:
-            idx.close()
-
-
-def _rebuild(path: Path, paths, include, exclude, encoder, chunking, progress,
-             max_bytes, vector_index: str | None = None,
-             walk_opts: dict | None = None, pipeline=None) -> IndexReport:
-    """Build into ``<path>.rebuild``, then swap directories atomically. The old index stays
-    locked (no other writer) and readable until the swap; killed before it, the old index
-    is untouched (the next rebuild starts over). Vectors already computed for a chunk text
-    (by any encoder) are copied over, so rebuilding with the same encoder, or switching
-    back to an earlier one, embeds only new text."""
-    import shutil
-
-    from .index import Index, swap_directories
-    from .store.lock import WriteLock
-
-    from .errors import IndexDamaged
-
-    damaged = False
-    try:
-        old = Index.open(path, readonly=True)
-        manifest, old_chunking = old.manifest, old.chunk_settings
-        old.close()
-    except IndexDamaged:  # rebuilt from the documents, with what manifest.json says
-        damaged = True
-        manifest = _orphan_manifest_file(path)
-        old_chunking = (ChunkSettings(max_tokens=manifest.chunking.get("max_tokens", 256),
-                                      overlap=manifest.chunking.get("overlap", 32))
-                        if manifest else None)
-    encoder = encoder or (manifest.encoder if manifest else None)
-    chunking = chunking or old_chunking
-    vector_index = vector_index or (manifest.vector_index if manifest else None)
-    lock = WriteLock(path).acquire()
-    tmp = path.with_name(path.name + ".rebuild")
-    try:
-        for leftover in (tmp, path.with_name(path.name + ".swap")):
-            if leftover.exists():
-                shutil.rmtree(leftover)  # an interrupted earlier rebuild
-        new = Index.create(tmp, chunking=chunking, exist_ok=False, vector_index=vector_index,
-                           **({"encoder": encoder} if encoder else {}))
-        try:
-            if not damaged:
-                import sqlite3
-
-                try:
-                    new.import_embeddings(path)
-                except sqlite3.DatabaseError:  # damaged pages: their texts are embedded again
-                    pass
-            report = new.add_paths(paths, include, exclude, progress=progress,
-                                   max_bytes=max_bytes, pipeline=pipeline,
-                                   **(walk_opts or {}))
-        finally:
-            new.close()
-        swap_directories(tmp, path)
-        shutil.rmtree(tmp, ignore_errors=True)  # now the old index
-        return report
-    finally:
-        lock.release()
 
 
 def search(query: str, index: str | Path | None = None, k: int = 10,
@@ -329,10 +231,10 @@ def check(index: str | Path | None = None, repair: bool = False):
         A :class:`searchkit.maintenance.CheckReport`.
     """
     from .errors import IndexDamaged
-    from .index import Index, _as_path
+    from .index import Index, as_index_path
     from .maintenance import CheckReport
 
-    path = _as_path(index)
+    path = as_index_path(index)
     try:
         idx = Index.open(path, readonly=not repair)
     except IndexDamaged as e:

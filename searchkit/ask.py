@@ -339,14 +339,13 @@ def _coverage(q: dict[str, float], texts: list[str]) -> np.ndarray:
 
 def _rankings(idx: "Index", question: str, qv: np.ndarray, allowed: np.ndarray | None,
               n_chunks: int):
-    """Dense and BM25 rankings of the chunks and their fusion (RRF), best ``n_chunks``."""
-    from .retrieval.dense import checked_search, one_faiss_thread
+    """Dense and BM25 rankings of the chunks and their fusion (RRF), best ``n_chunks``; both
+    from the method registry (the dense retriever takes ``qv`` from the encoder's memo)."""
     from .retrieval.fusion import rrf
 
     if allowed is not None and len(allowed) == 0:
         return [], {}, {}
-    with one_faiss_thread():
-        dense = checked_search(idx, idx._load_vectors(), qv, RANK_DEPTH, allowed)
+    dense = list(idx.retriever("dense").search(question, RANK_DEPTH, allowed))
     bm25 = list(idx.retriever("bm25").search(question, RANK_DEPTH, allowed))
     fused = rrf([dense, bm25], k=RRF_K, limit=n_chunks) if HYBRID else dense[:n_chunks]
     return [(int(c), float(s)) for c, s in fused], dict(dense), dict(bm25)

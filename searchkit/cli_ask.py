@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import sys
 import textwrap
+from typing import Any
 
 import click
 
-from .cli import _filters, _index_path, filter_options, format_hit, index_option, json_option
+from .cli import filter_kwargs, index_path, filter_options, format_hit, index_option, json_option
 from .display import terminal_safe
 
 #: Exit status when the corpus holds no answer (the evidence is below the threshold).
@@ -41,8 +42,8 @@ def ask_cmd(question, index_dir, path_glob, ext, modified_after, as_json):
     from .api import ask
 
     with Spinner("Reading the best passages for an answer"):
-        a = ask(question, index=_index_path(index_dir),
-                **_filters(path_glob, ext, modified_after))
+        a = ask(question, index=index_path(index_dir),
+                **filter_kwargs(path_glob, ext, modified_after))
     if as_json:
         click.echo(json.dumps(a.to_dict(), indent=2, ensure_ascii=False))
     else:
@@ -60,7 +61,7 @@ class Spinner:
     def __init__(self, message: str, stream=None, interval: float = 0.1):
         self.message, self.interval = message, interval
         self.stream = stream or sys.stderr
-        self._stop = None
+        self._stop: Any = None
 
     def __enter__(self) -> "Spinner":
         if not self.stream.isatty():

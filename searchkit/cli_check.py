@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from .cli import _index_path, index_option, json_option
+from .cli import index_path, index_option, json_option
 
 
 @click.command("check")
@@ -37,7 +37,7 @@ def check_cmd(index_dir, repair, as_json):
     """
     from .api import check
 
-    rep = check(index=_index_path(index_dir), repair=repair)
+    rep = check(index=index_path(index_dir), repair=repair)
     if as_json:
         click.echo(json.dumps(rep.to_dict(), indent=2))
     else:

@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
-from .cli import _setup_logging, json_option
+from .cli import setup_logging, json_option
 
 
 def _preview(vec, n: int = 6) -> str:
@@ -64,7 +65,7 @@ def embed_cmd(texts, file, query, tokens, encoder, index_dir, as_json, npy):
     if tokens and query:
         raise click.UsageError("--tokens and --query are exclusive (token vectors do not "
                                "depend on the side)")
-    _setup_logging(quiet=True)
+    setup_logging(quiet=True)
     items = read_texts(file) if file else list(texts)
     enc = resolve_encoder(encoder, index_dir)
     if tokens:
@@ -94,9 +95,9 @@ def embed_cmd(texts, file, query, tokens, encoder, index_dir, as_json, npy):
 def _tokens(enc, items, as_json, npy) -> None:
     import numpy as np
 
-    from .embedding import _texts
+    from .embedding import as_texts
 
-    per = [enc.token_vectors(t) for t in _texts(items)]
+    per = [enc.token_vectors(t) for t in as_texts(items)]
     if npy:
         out = Path(npy)
         out = out.with_suffix(".npz") if out.suffix == ".npy" else Path(f"{out}.npz") \
@@ -174,7 +175,7 @@ def tune_cmd(pairs, beir, split, out, base, epochs, max_steps, batch_size, lr, w
 
     if (pairs is None) == (beir is None):
         raise click.UsageError("give --pairs PAIRS.tsv or --beir DIR")
-    _setup_logging(quiet or as_json)
+    setup_logging(quiet or as_json)
     bar = _LossBar(disabled=quiet or as_json)
     try:
         res = tune(pairs=pairs, beir=beir, split=split, out=out, base=base, epochs=epochs,
@@ -197,8 +198,8 @@ class _LossBar:
 
     def __init__(self, disabled: bool):
         self.disabled = disabled
-        self.bar = None
-        self.avg = None
+        self.bar: Any = None
+        self.avg: float | None = None
 
     def update(self, step: int, total: int, loss: float) -> None:
         if self.disabled:

@@ -7,15 +7,9 @@ import shutil
 
 import click
 
-from .cli import _fusion, _index_path, _ProgressBar, _setup_logging, fusion_options, index_option, json_option
+from .cli import fusion_kwargs, index_path, ProgressBar, setup_logging, fusion_options, index_option, json_option
 
-METHODS = ("dense", "tfidf", "bm25", "glove", "hybrid")  # = retrieval.methods.METHODS
-
-
-def installed_methods() -> tuple[str, ...]:
-    from .retrieval.methods import installed_methods
-
-    return installed_methods()
+from .retrieval.methods import METHODS, installed_methods  # the registry: cheap to import
 
 
 def _methods(method: tuple[str, ...], all_: bool, default: tuple[str, ...] | None) -> list[str] | None:
@@ -71,8 +65,8 @@ def eval_cmd(dataset, method, all_, split, index_dir, encoder, chunk_size, overl
     """
     from .api import evaluate_dataset
 
-    _setup_logging(quiet or as_json)
-    bar = _ProgressBar(disabled=quiet or as_json)
+    setup_logging(quiet or as_json)
+    bar = ProgressBar(disabled=quiet or as_json)
 
     def shown(r):
         if not as_json and not quiet:
@@ -82,7 +76,7 @@ def eval_cmd(dataset, method, all_, split, index_dir, encoder, chunk_size, overl
         report = evaluate_dataset(dataset, _methods(method, all_, None), split=split,
                                   index=index_dir, encoder=encoder, chunk_size=chunk_size,
                                   overlap=overlap, progress=bar.update, on_result=shown,
-                                  **_fusion(fuse, weights, rrf_k))
+                                  **fusion_kwargs(fuse, weights, rrf_k))
     finally:
         bar.close()
     if as_json:
@@ -144,8 +138,8 @@ def compare_cmd(text, index_dir, method, k, fuse, weights, rrf_k, width, as_json
     """
     from .api import compare
 
-    results = compare(text, _methods(method, False, installed_methods()), index=_index_path(index_dir),
-                      k=k, **_fusion(fuse, weights, rrf_k))
+    results = compare(text, _methods(method, False, installed_methods()), index=index_path(index_dir),
+                      k=k, **fusion_kwargs(fuse, weights, rrf_k))
     if as_json:
         click.echo(json.dumps({"query": text, "methods": {
             m: [h.to_dict() for h in hits] for m, hits in results.items()}},

@@ -7,7 +7,7 @@ import textwrap
 
 import click
 
-from .cli import _index_path, index_option, json_option
+from .cli import index_path, index_option, json_option
 
 
 class SensesType(click.ParamType):
@@ -60,7 +60,7 @@ def senses_cmd(word, index_dir, max_uses, n_senses, encoder, as_json, plot):
     """
     from .api import senses
 
-    result = senses(word, index=_index_path(index_dir), max=max_uses, senses=n_senses,
+    result = senses(word, index=index_path(index_dir), max=max_uses, senses=n_senses,
                     encoder=encoder)
     if plot:
         result.plot(plot)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from .cli import _index_path, _setup_logging, index_option
+from .cli import index_path, setup_logging, index_option
 
 log = logging.getLogger("searchkit")
 
@@ -75,8 +75,8 @@ def serve_cmd(index_dir, host, port, token, watch_dir, rate_limit, quiet):
         from .serve.app import create_app
     except ImportError as e:
         raise _missing(e.name or "fastapi") from None
-    _setup_logging(quiet)
-    index = _index_path(index_dir)
+    setup_logging(quiet)
+    index = index_path(index_dir)
     if watch_dir:
         from .index import index_exists
 
@@ -152,6 +152,6 @@ def mcp_cmd(index_dir):
         from .mcp_server import run_stdio
     except ImportError as e:
         raise _missing(e.name or "mcp") from None
-    _setup_logging(quiet=True)  # stdout is the protocol; errors still reach stderr
+    setup_logging(quiet=True)  # stdout is the protocol; errors still reach stderr
     os.environ.setdefault("TQDM_DISABLE", "1")
-    run_stdio(_index_path(index_dir))
+    run_stdio(index_path(index_dir))

@@ -7,7 +7,7 @@ import json
 
 import click
 
-from .cli import _index_path, index_option, json_option
+from .cli import index_path, index_option, json_option
 
 
 @click.command("sources")
@@ -24,7 +24,7 @@ def sources_cmd(index_dir, as_json):
     """
     from .api import sources
 
-    found = sources(index=_index_path(index_dir))
+    found = sources(index=index_path(index_dir))
     if as_json:
         click.echo(json.dumps([s.to_dict() for s in found], indent=2, ensure_ascii=False))
         return
@@ -53,7 +53,7 @@ def remove_cmd(paths, index_dir, as_json):
     """
     from .api import remove
 
-    n = remove(list(paths), index=_index_path(index_dir))
+    n = remove(list(paths), index=index_path(index_dir))
     if as_json:
         click.echo(json.dumps({"removed": n}))
     else:

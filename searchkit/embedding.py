@@ -4,7 +4,7 @@ contextual token vectors, from an encoder name or from an index's own encoder.""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -35,7 +35,7 @@ def resolve_encoder(encoder=None, index: str | Path | None = None):
         return idx.encoder
 
 
-def _texts(texts: str | Sequence[str]) -> list[str]:
+def as_texts(texts: str | Sequence[str]) -> list[str]:
     items = [texts] if isinstance(texts, str) else list(texts)
     if not items:
         raise BadInput("no text to embed")
@@ -63,7 +63,7 @@ def embed(texts: str | Sequence[str], query: bool = False, encoder: str | None =
         A text longer than the encoder's limit is truncated, as it would never be indexed
         whole (the index chunks it first).
     """
-    items = _texts(texts)
+    items = as_texts(texts)
     enc = resolve_encoder(encoder, index)
     vecs = (enc.encode_queries(items, batch_size=batch_size) if query
             else enc.encode_documents(items, batch_size=batch_size))
@@ -79,7 +79,7 @@ def token_vectors(text: str, encoder: str | None = None,
     Returns:
         ``(tokens, vectors)`` with ``vectors.shape == (len(tokens), dim)``, float32.
     """
-    tv = resolve_encoder(encoder, index).token_vectors(_texts(text)[0])
+    tv = resolve_encoder(encoder, index).token_vectors(as_texts(text)[0])
     return tv.tokens, tv.vectors
 
 

@@ -12,20 +12,21 @@ import json
 import os
 from datetime import date, datetime
 from fnmatch import fnmatchcase
-from typing import TYPE_CHECKING, Any, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .errors import BadUsage
 
 if TYPE_CHECKING:
-    from .index import Index
+    from .store.meta import MetaStore
 
 #: The keyword arguments :func:`allowed_chunk_ids` understands.
 FILTER_KEYS = ("path", "ext", "modified_after", "metadata")
 
 
-def _as_list(value: str | Iterable[str] | None) -> list[str]:
+def string_list(value: str | Iterable[str] | None) -> list[str]:
     if value is None:
         return []
     if isinstance(value, str):
@@ -43,7 +44,7 @@ def _as_list(value: str | Iterable[str] | None) -> list[str]:
 def normalize_exts(ext: str | Iterable[str] | None) -> set[str]:
     """``"md"``, ``".MD"`` and ``"*.md"`` all mean ``.md``."""
     out = set()
-    for e in _as_list(ext):
+    for e in string_list(ext):
         e = e.strip().lower().lstrip("*")
         if not e or e == ".":
             raise BadUsage(f"empty extension in --ext {ext!r}")
@@ -124,10 +125,11 @@ def _metadata_matches(raw: str | None, wanted: dict[str, Any]) -> bool:
     return True
 
 
-def allowed_doc_ids(idx: "Index", path=None, ext=None, modified_after=None,
+def allowed_doc_ids(store: MetaStore, path=None, ext=None, modified_after=None,
                     metadata: dict[str, Any] | None = None) -> list[int]:
-    """Ids of the documents that pass every given filter (all of them when none is)."""
-    globs = _as_list(path)
+    """Ids of the documents in ``store`` that pass every given filter (all of them when
+    none is)."""
+    globs = string_list(path)
     exts = normalize_exts(ext) if ext else set()
     if metadata is not None and not isinstance(metadata, dict):
         raise BadUsage("metadata filter must be a dict of key=value")
@@ -135,13 +137,13 @@ def allowed_doc_ids(idx: "Index", path=None, ext=None, modified_after=None,
     if modified_after is not None:
         where.append("mtime > ?")
         params.append(to_timestamp(modified_after))
-    cols = {r[1] for r in idx.store.db.execute("PRAGMA table_info(documents)")}
+    cols = {r[1] for r in store.db.execute("PRAGMA table_info(documents)")}
     real = "real_path" if "real_path" in cols else "NULL"  # an index from before it
     sql = f"SELECT id, path, metadata, {real} FROM documents"
     if where:
         sql += " WHERE " + " AND ".join(where)
     out = []
-    for doc_id, p, meta, real_path in idx.store.db.execute(sql, params):
+    for doc_id, p, meta, real_path in store.db.execute(sql, params):
         if exts and os.path.splitext(p)[1].lower() not in exts:
             continue
         if globs and not path_matches(p, globs, real_path):
@@ -152,11 +154,12 @@ def allowed_doc_ids(idx: "Index", path=None, ext=None, modified_after=None,
     return out
 
 
-def allowed_chunk_ids(idx: "Index", **filters) -> np.ndarray | None:
-    """Chunk ids (int64, sorted) of the documents that pass ``filters``; None when no
-    filter is set (everything is allowed).
+def allowed_chunk_ids(store: MetaStore, **filters) -> np.ndarray | None:
+    """Chunk ids (int64, sorted) of the documents in ``store`` that pass ``filters``; None
+    when no filter is set (everything is allowed).
 
     Args:
+        store: a :class:`~searchkit.store.meta.MetaStore` (or an index: its ``.store``).
         path: glob or list of globs on the document path (any may match).
         ext: extension or list of extensions (any may match).
         modified_after: datetime, date, ISO string or timestamp; documents modified later.
@@ -173,11 +176,12 @@ def allowed_chunk_ids(idx: "Index", **filters) -> np.ndarray | None:
     given = {k: v for k, v in filters.items() if v not in (None, "", [], (), {})}
     if not given:
         return None
-    docs = allowed_doc_ids(idx, **given)
+    store = getattr(store, "store", store)
+    docs = allowed_doc_ids(store, **given)
     ids: list[int] = []
     for s in range(0, len(docs), 900):
         part = docs[s:s + 900]
         q = ",".join("?" * len(part))
-        ids += [r[0] for r in idx.store.db.execute(
+        ids += [r[0] for r in store.db.execute(
             f"SELECT id FROM chunks WHERE doc_id IN ({q})", part)]
     return np.asarray(sorted(ids), dtype=np.int64)

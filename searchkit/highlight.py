@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -230,7 +230,8 @@ def sentence_scores(encoder, query: str, hits: list, section_weight: float = SEC
     (:mod:`searchkit.sentence_vectors`); those hits' cosines are a dot product with the query
     vector. The sentences of the other hits are embedded, all in one batch."""
     stored = stored or {}
-    per_hit, dense = [], []
+    per_hit: list = []
+    dense: list[np.ndarray | None] = []
     for h in hits:
         blob = stored.get(h.chunk_id)
         if blob is None:

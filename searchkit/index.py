@@ -8,17 +8,20 @@ import logging
 import os
 import time
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 from . import __version__
 from .config import (DB_FILE, MANIFEST_FILE, VECTORS_FILE, ChunkSettings,  # noqa: F401
-                     Manifest, default_index_path)
+                     Manifest, default_index_path, max_file_bytes)
+from .cache import IndexCache
 from .errors import BadInput, BadUsage, EncoderMismatch, IndexDamaged, IndexNotFound, SearchkitError
-from .pipeline import _Encoding, text_hash  # noqa: F401  (re-exported for tests, benchmarks)
+from .pipeline import EncodingJob, text_hash  # noqa: F401  (re-exported for tests, benchmarks)
 from .store.meta import MetaStore
 from .store.vectors import VectorIndex
-from .types import Answer, Hit
-from .writer import IndexWriter, _like_prefix
+from .query import check_query, display_path, hits_from_rows
+from .rebuild import recover_swap, swap_directories  # noqa: F401  (swap: re-exported)
+from .types import Answer, Hit, IndexReport
+from .writer import IndexWriter, like_prefix
 
 # The write path's modules (readers, chunker, walker) load in the methods that use them:
 # a cold `search query` should pay for nothing but the read path.
@@ -41,6 +44,8 @@ class Index(IndexWriter):
         self._encoder = None
         self._vectors: VectorIndex | None = None
         self._vectors_gen = -1
+        #: What searches keep between calls (built retrievers ...), per generation.
+        self.cache = IndexCache()
 
     # -- lifecycle ---------------------------------------------------------------------
     @classmethod
@@ -66,8 +71,8 @@ class Index(IndexWriter):
             from .store.postgres import PostgresIndex, check_url
 
             local = cls.create(path, encoder, chunking, exist_ok, vector_index)
-            return PostgresIndex(check_url(store), local=local)
-        path = _as_path(path)
+            return PostgresIndex(check_url(store), local=local)  # type: ignore[return-value]
+        path = as_index_path(path)
         recover_swap(path)
         if vector_index is not None:
             VectorIndex.kind_for(0, vector_index)  # validates
@@ -82,8 +87,8 @@ class Index(IndexWriter):
                 raise EncoderMismatch(
                     f"index {path} was built with encoder {idx.manifest.encoder!r}, not "
                     f"{encoder!r}; to switch, rebuild it: search index PATHS --index {path} "
-                    f"--encoder {encoder} --rebuild (Python: searchkit.api.index_paths(paths, "
-                    f"index=..., encoder=..., rebuild=True))")
+                    f"--encoder {encoder} --rebuild (Python: Index.rebuild(path, paths, "
+                    f"encoder=...))")
             if vector_index is not None:
                 idx.set_vector_index(vector_index)
             return idx
@@ -145,8 +150,8 @@ class Index(IndexWriter):
         if store is not None:
             from .store.postgres import PostgresIndex, check_url
 
-            return PostgresIndex(check_url(store), encoder=encoder)
-        path = _as_path(path)
+            return PostgresIndex(check_url(store), encoder=encoder)  # type: ignore[return-value]
+        path = as_index_path(path)
         recover_swap(path)
         if not (path / DB_FILE).exists():
             if (path / MANIFEST_FILE).exists():
@@ -155,26 +160,71 @@ class Index(IndexWriter):
                     f"documents: search index PATHS --index {path} --rebuild")
             raise IndexNotFound(f"no index at {path} (create one with: search index PATH "
                                 f"--index {path})")
-        store = None
+        meta: MetaStore | None = None
         try:
-            store = MetaStore(path / DB_FILE, readonly=readonly)
-            manifest = Manifest.from_dict({k: store.get_meta(k) for k in
+            meta = MetaStore(path / DB_FILE, readonly=readonly)
+            manifest = Manifest.from_dict({k: meta.get_meta(k) for k in
                                            Manifest.__dataclass_fields__
-                                           if store.get_meta(k) is not None})
+                                           if meta.get_meta(k) is not None})
         except Exception as e:  # a database that is not ours, or a damaged one
-            if store is not None:
-                store.close()
+            if meta is not None:
+                meta.close()
             if (path / MANIFEST_FILE).exists():
                 from .writer import damaged_message
 
                 raise IndexDamaged(damaged_message(path, e)) from e
             raise IndexNotFound(f"{path} does not hold a searchkit index ({e})") from e
         if encoder and not _same_encoder(encoder, manifest.encoder):
-            store.close()
+            meta.close()
             raise EncoderMismatch(
                 f"index {path} was built with encoder {manifest.encoder!r} "
                 f"(dim {manifest.dim}); it cannot be used with {encoder!r}")
-        return cls(path, store, manifest, readonly)
+        return cls(path, meta, manifest, readonly)
+
+    @classmethod
+    def plan(cls, paths: Sequence[str | Path], include: Sequence[str] = (),
+             exclude: Sequence[str] = (), encoder: str | None = None,
+             chunking: ChunkSettings | None = None, max_bytes: int | None = None,
+             reuse: str | Path | None = None, follow_outside: bool = False,
+             ignore: bool = True) -> IndexReport:
+        """What indexing ``paths`` into a new index would do, writing nothing: the report
+        a real run would give (chunk counts, skipped files), from a throw-away index. With
+        ``reuse`` (an index folder), counting its cached vectors as :meth:`rebuild` would.
+        For an existing index, ``add_paths(..., dry_run=True)`` plans a sync.
+
+        Args:
+            max_bytes: the largest file read (default: ``SEARCHKIT_MAX_FILE_MB``).
+            follow_outside, ignore: as for :meth:`add_paths`.
+        """
+        from .rebuild import plan_new
+
+        return plan_new(cls, paths, include, exclude, encoder, chunking,
+                        max_file_bytes() if max_bytes is None else max_bytes,
+                        reuse=Path(reuse) if reuse is not None else None,
+                        walk_opts={"follow_outside": follow_outside, "ignore": ignore})
+
+    @classmethod
+    def rebuild(cls, path: str | Path | None, paths: Sequence[str | Path],
+                include: Sequence[str] = (), exclude: Sequence[str] = (),
+                encoder: str | None = None, chunking: ChunkSettings | None = None,
+                progress=None, max_bytes: int | None = None, vector_index: str | None = None,
+                pipeline=None, follow_outside: bool = False, ignore: bool = True
+                ) -> IndexReport:
+        """Rebuild the index at ``path`` from ``paths``: a complete new index is built
+        beside it and swapped in only when finished, so an interruption leaves the old one
+        as it was. Encoder, chunking and vector index default to the old index's (or, when
+        its database is damaged or gone, to what its manifest.json says); vectors already
+        computed for a chunk text are reused. See :func:`searchkit.rebuild.rebuild`.
+
+        Raises:
+            IndexLocked: another process is writing the index.
+        """
+        from .rebuild import rebuild
+
+        return rebuild(cls, as_index_path(path), paths, include, exclude, encoder, chunking,
+                       progress, max_file_bytes() if max_bytes is None else max_bytes,
+                       vector_index, {"follow_outside": follow_outside, "ignore": ignore},
+                       pipeline)
 
     def close(self) -> None:
         self.store.close()
@@ -259,9 +309,11 @@ class Index(IndexWriter):
             raise SearchkitError(f"index {self.path} was opened read-only")
 
     # -- vectors -----------------------------------------------------------------------
-    def _load_vectors(self) -> VectorIndex:
-        """The FAISS index for the current generation: from disk when it matches, else
-        rebuilt from SQLite (after a crash, a corrupt file, or a write by another process)."""
+    @property
+    def vectors(self) -> VectorIndex:
+        """The FAISS index of the chunk vectors for the current generation: from disk when
+        it matches, else rebuilt from SQLite (after a crash, a corrupt file, or a write by
+        another process)."""
         gen = self.store.generation()
         if self._vectors is not None and self._vectors_gen == gen:
             return self._vectors
@@ -276,6 +328,11 @@ class Index(IndexWriter):
                 vec.save(self.path / VECTORS_FILE, gen, self.vector_key)
         self._vectors, self._vectors_gen = vec, gen
         return vec
+
+    def _load_vectors(self) -> VectorIndex:
+        # The old private name, still called by ask.py and serve/core.py on branches being
+        # reworked; new code reads .vectors.
+        return self.vectors
 
     def _build_vectors(self, kind: str | None = None) -> VectorIndex:
         n = self.store.count("chunks")
@@ -327,7 +384,7 @@ class Index(IndexWriter):
         """
         from .query import search
 
-        query = _check_query(query)
+        query = check_query(query)
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise BadUsage(f"k must be an integer of at least 1, not {k!r}")
         fusion = None
@@ -339,7 +396,7 @@ class Index(IndexWriter):
         if filters:
             from .filters import allowed_chunk_ids
 
-            allowed = allowed_chunk_ids(self, **filters)
+            allowed = allowed_chunk_ids(self.store, **filters)
         from .writer import damaged_as_error
 
         with damaged_as_error(self.path):
@@ -360,13 +417,17 @@ class Index(IndexWriter):
 
         from .writer import damaged_as_error
 
-        question = _check_query(question)
+        question = check_query(question)
         with damaged_as_error(self.path):
-            return ask(self, question, allowed=allowed_chunk_ids(self, **filters))
+            return ask(self, question, allowed=allowed_chunk_ids(self.store, **filters))
 
-    def _hits(self, ranked: list[tuple[int, float]], method: str) -> list[Hit]:
+    def hits(self, ranked: list[tuple[int, float]], method: str) -> list[Hit]:
+        """:class:`Hit` objects for ranked ``(chunk id, score)`` pairs of ``method``, best
+        first (a chunk removed meanwhile is passed over)."""
         return hits_from_rows(ranked, self.store.chunks_by_ids([i for i, _ in ranked]),
                               method)
+
+    _hits = hits  # the old private name, still called by ask.py (being reworked)
 
     def stats(self) -> dict:
         """Counts, encoder, size on disk (everything under the index folder), last sync
@@ -421,16 +482,16 @@ class Index(IndexWriter):
         Raises:
             BadInput: the word is empty or does not occur, or bad arguments.
         """
-        from .senses import _pattern
+        from .senses import word_pattern
         from .senses_report import document_text, word_senses
 
-        _pattern(word)  # empty -> BadInput
+        word_pattern(word)  # empty -> BadInput
         # LIKE (case-insensitive for ASCII) narrows the documents read; the regex decides.
         longest = sorted(word.split(), key=len)[-1]
         where, params = "", []
         if longest.isascii():
             where = "WHERE c.doc_id IN (SELECT doc_id FROM chunks WHERE text LIKE ? ESCAPE '\\')"
-            params = ["%" + _like_prefix(longest)[:-1] + "%"]
+            params = ["%" + like_prefix(longest)[:-1] + "%"]
         docs: dict[int, tuple[str, list]] = {}
         for doc_id, path, text, start, line in self.store.db.execute(
                 "SELECT c.doc_id, d.path, c.text, c.start_char, c.start_line FROM chunks c "
@@ -446,24 +507,6 @@ class Index(IndexWriter):
             enc = get_encoder(encoder)
         return word_senses(word, documents, enc, max_uses=max, senses=senses,
                            seed=seed, examples=examples)
-
-
-def hits_from_rows(ranked: list[tuple[int, float]], rows: dict[int, dict],
-                   method: str) -> list[Hit]:
-    """:class:`Hit` objects for ``(chunk id, score)`` pairs, from chunk rows joined with
-    their document (``chunks_by_ids``); a chunk removed meanwhile is passed over."""
-    hits = []
-    for cid, score in ranked:
-        r = rows.get(cid)
-        if r is None:  # removed since the vector index was loaded
-            continue
-        hits.append(Hit(rank=len(hits) + 1, score=round(float(score), 6), chunk_id=cid,
-                        doc_id=r["doc_id"], path=display_path(r["path"]),
-                        title=r["title"], text=r["text"], start_char=r["start_char"],
-                        end_char=r["end_char"], start_line=r["start_line"],
-                        end_line=r["end_line"], page=r["page"], heading=r["heading"],
-                        method=method, unit=r.get("unit")))
-    return hits
 
 
 def _tree_size(path: Path) -> int:
@@ -523,67 +566,12 @@ def index_exists(path: Path) -> bool:
         return True  # unreadable or not SQLite: let open() report it
 
 
-def swap_directories(a: Path, b: Path) -> None:
-    """Exchange two directories atomically (Linux ``renameat2(RENAME_EXCHANGE)``); where
-    that is unavailable, by two renames that :func:`recover_swap` completes after a crash."""
-    import ctypes
-    import ctypes.util
-
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        renameat2 = libc.renameat2
-    except (OSError, AttributeError):
-        renameat2 = None
-    if renameat2 is not None:
-        at_fdcwd, rename_exchange = -100, 2
-        if renameat2(at_fdcwd, os.fsencode(str(a)), at_fdcwd, os.fsencode(str(b)),
-                     rename_exchange) == 0:
-            return
-    # Fallback: b -> b.swap, a -> b, b.swap -> a. recover_swap(b) finishes a broken swap.
-    parked = b.with_name(b.name + ".swap")
-    os.replace(b, parked)
-    os.replace(a, b)
-    os.replace(parked, a)
-
-
-def recover_swap(path: Path) -> None:
-    """Finish a directory swap that a crash interrupted between its renames."""
-    parked = path.with_name(path.name + ".swap")
-    if parked.exists() and not path.exists():
-        rebuilt = path.with_name(path.name + ".rebuild")
-        if rebuilt.exists():
-            os.replace(rebuilt, path)  # the new index was complete: it was being moved in
-        else:
-            os.replace(parked, path)
-
-
-def _as_path(path) -> Path:
+def as_index_path(path) -> Path:
     if not path:
         return default_index_path()
     if not isinstance(path, (str, os.PathLike)):
         raise BadInput(f"an index path must be a string or a Path, not {path!r}")
     return Path(path)
-
-
-def _check_query(query) -> str:
-    if not isinstance(query, str) or not query.strip():
-        raise BadUsage("empty query")
-    if len(query) > 10_000:
-        raise BadUsage(f"query too long ({len(query)} characters; the limit is 10000)")
-    cleaned = "".join(ch if ch.isprintable() or ch in "\t\n" else " " for ch in query)
-    if not cleaned.strip():
-        raise BadUsage("query has no printable characters")
-    return cleaned
-
-
-def display_path(path: str) -> str:
-    """A stored path relative to the current directory when it lies below it."""
-    if path.startswith("text:") or not os.path.isabs(path):
-        return path
-    try:
-        return os.path.relpath(path) if Path(path).is_relative_to(Path.cwd()) else path
-    except ValueError:
-        return path
 
 
 def _same_encoder(name: str, recorded: str) -> bool:

@@ -166,7 +166,7 @@ def _check_database(idx: "Index", rep: CheckReport, repair: bool) -> None:
         hashes = list(texts)
         vecs = idx.encoder.encode_documents([texts[h] for h in hashes]) if hashes else None
         with db.conn:
-            if hashes:
+            if vecs is not None:
                 idx.store.put_vectors(key, hashes, vecs)
             idx.store.bump_generation()  # the FAISS file is now stale: rebuilt below
         rep.repaired.append(f"{len(hashes)} chunk texts embedded again")

@@ -7,7 +7,8 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -54,7 +55,7 @@ def text_hash(text: str) -> str:
 
 
 @dataclass
-class _Pending:
+class Pending:
     """A document read and chunked, waiting to be embedded and written."""
 
     path: str
@@ -71,9 +72,9 @@ class _Pending:
     vectors: dict | None = None
 
 
-def _groups(pending: Iterable[_Pending], size: int) -> Iterable[list[_Pending]]:
+def document_groups(pending: Iterable[Pending], size: int) -> Iterator[list[Pending]]:
     """Whole documents, in groups of at least ``size`` chunks (the last may be smaller)."""
-    group: list[_Pending] = []
+    group: list[Pending] = []
     n = 0
     for p in pending:
         group.append(p)
@@ -85,7 +86,7 @@ def _groups(pending: Iterable[_Pending], size: int) -> Iterable[list[_Pending]]:
         yield group
 
 
-class _Prefetch:
+class Prefetch:
     """Runs an iterator in a daemon thread, up to ``depth`` items ahead of the consumer;
     re-raises its exception on the consumer's side. Leaving the ``with`` block stops it."""
 
@@ -134,7 +135,7 @@ class _Prefetch:
         self._stop.set()
 
 
-class _Encoding:
+class EncodingJob:
     """``encoder.encode_documents(texts)`` in a daemon thread, batch by batch (longest
     first, as encode_documents does), so that :meth:`cancel` stops it between batches."""
 
@@ -188,11 +189,11 @@ class _Encoding:
         self._cancel.set()
 
 
-class _Embedded:
-    """:class:`_Encoding`'s interface for a group whose vectors an engine computed (see
+class EmbeddedJob:
+    """:class:`EncodingJob`'s interface for a group whose vectors an engine computed (see
     :mod:`searchkit.engines`): nothing left to run."""
 
-    def __init__(self, group: list[_Pending], hashes: list[str], progress):
+    def __init__(self, group: list[Pending], hashes: list[str], progress):
         lookup: dict = {}
         for p in group:
             lookup.update(p.vectors or {})

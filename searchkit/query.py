@@ -7,20 +7,43 @@ come back whenever ``k`` matching chunks exist.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from .errors import BadUsage
 from .types import Hit
 
 if TYPE_CHECKING:
-    from .index import Index
+    from .store.meta import MetaStore
+    from .store.vectors import VectorIndex
+
+
+class SearchIndex(Protocol):
+    """What the read path needs of an index (:class:`searchkit.index.Index` has it)."""
+
+    store: MetaStore
+
+    @property
+    def encoder(self) -> Any: ...
+
+    @property
+    def vectors(self) -> VectorIndex: ...
+
+    @property
+    def vector_key(self) -> str: ...
+
+    def retriever(self, method: str, fusion=None, by_document: bool = False) -> Any: ...
+
+    def hits(self, ranked: list[tuple[int, float]], method: str) -> list[Hit]: ...
 
 #: The method used when none is named: hybrid (RRF, k=60, of dense and bm25, bm25 ranks scaled
 #: by query coverage cubed, see retrieval/hybrid.py), the best on the dev set, SciFact's train
-#: split (809 queries, nDCG@10): hybrid 0.6997 (plain RRF 0.7105), bm25 0.6882, dense 0.6760,
-#: tf-idf 0.6530, glove 0.1626 (benchmarks/eval_scifact.py). Keyword and contextual matches
-#: fail on different queries, so fusing them beats either alone.
+#: split (figures: benchmarks/results/eval_scifact.json and eval_scifact_train_coverage3.json,
+#: tabled in benchmarks/RESULTS_eval.md). Keyword and contextual matches fail on different
+#: queries, so fusing them beats either alone.
 DEFAULT_METHOD = "hybrid"
 #: How many chunks to fetch per wanted document when grouping by document.
 GROUP_FETCH = 4
@@ -30,35 +53,23 @@ MMR_POOL = 4
 MMR_LAMBDA = 0.7
 
 
-def dense_search(idx: "Index", query: str, k: int, allowed: np.ndarray | None = None
-                 ) -> list[tuple[int, float]]:
-    """Chunk ids and cosine scores from the index's encoder and FAISS."""
-    from .retrieval.dense import checked_search, one_faiss_thread
-
-    vec = idx._load_vectors()
-    qv = idx.encoder.encode_query(query)
-    with one_faiss_thread():
-        return checked_search(idx, vec, qv, k, allowed)
-
-
-def retrieve(idx: "Index", query: str, k: int, method: str,
+def retrieve(idx: SearchIndex, query: str, k: int, method: str,
              allowed: np.ndarray | None = None, fusion=None,
              group: bool = False) -> list[tuple[int, float]]:
-    """Ranked ``(chunk_id, score)`` for one method (``dense``, ``tfidf``, ``bm25``,
-    ``glove``, ``hybrid``; see :mod:`searchkit.retrieval.methods`).
+    """Ranked ``(chunk_id, score)`` for one method of the registry
+    (:data:`searchkit.retrieval.METHODS`: ``dense``, ``tfidf``, ``bm25``, ``glove``,
+    ``hybrid`` ...).
 
     Args:
         fusion: what ``hybrid`` fuses (a :class:`~searchkit.retrieval.hybrid.Fusion`).
         group: the caller keeps one chunk per document; ``hybrid`` then fuses document
             ranks rather than chunk ranks.
     """
-    if method == "dense":
-        return dense_search(idx, query, k, allowed)
     return list(idx.retriever(method, fusion=fusion, by_document=group).search(
         query, k, allowed))
 
 
-def search(idx: "Index", query: str, k: int = 10, method: str | None = None,
+def search(idx: SearchIndex, query: str, k: int = 10, method: str | None = None,
            allowed: np.ndarray | None = None, group: bool = False,
            fusion=None, diverse: bool = False, highlight: bool = False) -> list[Hit]:
     """Top ``k`` hits: one per document when ``group``, re-ranked by MMR when ``diverse``,
@@ -71,7 +82,7 @@ def search(idx: "Index", query: str, k: int = 10, method: str | None = None,
         retrieve(idx, query, want, method, allowed, fusion)
     if diverse:
         ranked = mmr(idx, ranked, k)
-    hits = with_relevance(idx._hits(ranked[:k], method), method, fusion)
+    hits = with_relevance(idx.hits(ranked[:k], method), method, fusion)
     if highlight and hits:
         from .highlight import highlight_hits
 
@@ -80,20 +91,21 @@ def search(idx: "Index", query: str, k: int = 10, method: str | None = None,
     return hits
 
 
-#: Methods whose score is a cosine similarity (at most 1).
-COSINE_METHODS = ("dense", "tfidf", "glove")
 
 
 def relevance(score: float, method: str, fusion=None) -> float | None:
     """``score`` of ``method`` on a 0-1 scale that means the same for every query:
 
-    * ``dense``, ``tfidf``, ``glove``: the cosine similarity, negatives as 0;
+    * ``dense``, ``tfidf``, ``glove`` (the methods registered as ``cosine``): the cosine
+      similarity, negatives as 0;
     * ``hybrid``: the fused score over the best a text can get, first in every fused ranking
       with full query coverage: ``sum(weights) / (rrf_k + 1)``; 1 means every method ranked
       it first, about 0.5 that one of two did;
     * ``bm25``: None (its scores grow with the query's length and the corpus; no scale).
     """
-    if method in COSINE_METHODS:
+    from .retrieval import METHODS
+
+    if method in METHODS and METHODS[method].cosine:
         return round(min(max(score, 0.0), 1.0), 4)
     if method == "hybrid":
         from .retrieval.hybrid import Fusion
@@ -111,26 +123,26 @@ def with_relevance(hits: list[Hit], method: str, fusion=None) -> list[Hit]:
     return [dataclasses.replace(h, relevance=relevance(h.score, method, fusion)) for h in hits]
 
 
-def _grouped(idx: "Index", query: str, k: int, method: str,
+def _grouped(idx: SearchIndex, query: str, k: int, method: str,
              allowed: np.ndarray | None, fusion) -> list[tuple[int, float]]:
     fetch = k * GROUP_FETCH
     while True:
         ranked = retrieve(idx, query, fetch, method, allowed, fusion, group=True)
         best = _best_per_doc(idx, ranked)
-        total = len(idx._load_vectors()) if allowed is None else len(allowed)
+        total = len(idx.vectors) if allowed is None else len(allowed)
         if len(best) >= k or len(ranked) < fetch or fetch >= total:
             return best[:k]
         fetch *= 4
 
 
-def mmr(idx: "Index", ranked: list[tuple[int, float]], k: int,
+def mmr(idx: SearchIndex, ranked: list[tuple[int, float]], k: int,
         lam: float = MMR_LAMBDA) -> list[tuple[int, float]]:
     """Maximal marginal relevance: pick, one at a time, the candidate that best trades its
     relevance (scores min-max scaled, so any method works) against its cosine to those
     already picked (their dense vectors). Scores are kept as retrieved."""
     if len(ranked) <= 1:
         return ranked[:k]
-    vec = idx._load_vectors()
+    vec = idx.vectors
     vecs = np.stack([vec.reconstruct(c) for c, _ in ranked])
     rel = np.asarray([s for _, s in ranked], dtype=np.float32)
     span = float(rel.max() - rel.min())
@@ -147,7 +159,7 @@ def mmr(idx: "Index", ranked: list[tuple[int, float]], k: int,
     return [ranked[j] for j in picked]
 
 
-def _best_per_doc(idx: "Index", ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
+def _best_per_doc(idx: SearchIndex, ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
     docs = idx.store.doc_ids_of_chunks([c for c, _ in ranked])
     seen, out = set(), []
     for cid, score in ranked:
@@ -157,3 +169,43 @@ def _best_per_doc(idx: "Index", ranked: list[tuple[int, float]]) -> list[tuple[i
         seen.add(d)
         out.append((cid, score))
     return out
+
+
+def check_query(query) -> str:
+    """``query`` cleaned of unprintable characters, or BadUsage when nothing usable is left."""
+    if not isinstance(query, str) or not query.strip():
+        raise BadUsage("empty query")
+    if len(query) > 10_000:
+        raise BadUsage(f"query too long ({len(query)} characters; the limit is 10000)")
+    cleaned = "".join(ch if ch.isprintable() or ch in "\t\n" else " " for ch in query)
+    if not cleaned.strip():
+        raise BadUsage("query has no printable characters")
+    return cleaned
+
+
+def hits_from_rows(ranked: list[tuple[int, float]], rows: dict[int, dict],
+                   method: str) -> list[Hit]:
+    """:class:`Hit` objects for ``(chunk id, score)`` pairs, from chunk rows joined with
+    their document (``chunks_by_ids``); a chunk removed meanwhile is passed over."""
+    hits: list[Hit] = []
+    for cid, score in ranked:
+        r = rows.get(cid)
+        if r is None:  # removed since the vector index was loaded
+            continue
+        hits.append(Hit(rank=len(hits) + 1, score=round(float(score), 6), chunk_id=cid,
+                        doc_id=r["doc_id"], path=display_path(r["path"]),
+                        title=r["title"], text=r["text"], start_char=r["start_char"],
+                        end_char=r["end_char"], start_line=r["start_line"],
+                        end_line=r["end_line"], page=r["page"], heading=r["heading"],
+                        method=method, unit=r.get("unit")))
+    return hits
+
+
+def display_path(path: str) -> str:
+    """A stored path relative to the current directory when it lies below it."""
+    if path.startswith("text:") or not os.path.isabs(path):
+        return path
+    try:
+        return os.path.relpath(path) if Path(path).is_relative_to(Path.cwd()) else path
+    except ValueError:
+        return path

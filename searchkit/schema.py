@@ -88,7 +88,7 @@ def _sub(tp):
         return tp
     subbed = tuple(_sub(a) for a in args)
     if origin in (Union, types.UnionType):
-        return Union[subbed]
+        return Union[subbed]  # noqa: UP007  (a Union built from a tuple)
     return origin[subbed]
 
 

@@ -16,7 +16,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -32,7 +32,7 @@ Occurrence = tuple[int, int, int]  # (text index, start, end) character span of 
 
 # -- finding the uses ------------------------------------------------------------------
 
-def _pattern(word_or_phrase: str) -> re.Pattern:
+def word_pattern(word_or_phrase: str) -> re.Pattern:
     parts = word_or_phrase.split()
     if not parts:
         raise BadInput("empty word")
@@ -49,7 +49,7 @@ def find_occurrences(word_or_phrase: str, texts: Sequence[str]) -> list[Occurren
     Returns:
         ``(text_index, start, end)`` character spans, in text then position order.
     """
-    pat = _pattern(word_or_phrase)
+    pat = word_pattern(word_or_phrase)
     return [(i, m.start(), m.end()) for i, t in enumerate(texts) for m in pat.finditer(t)]
 
 
@@ -236,7 +236,7 @@ class SenseInfo:
     gaps: dict[int, float] = field(default_factory=dict)
 
 
-def _prepare(X: np.ndarray) -> np.ndarray:
+def prepare_vectors(X: np.ndarray) -> np.ndarray:
     # Contextual vectors of one word share a large common direction (the word itself);
     # removing it leaves what the contexts add, and cosine geometry handles the rest.
     Z = _unit(np.asarray(X, dtype=np.float64))
@@ -340,14 +340,14 @@ def cluster_senses(X: np.ndarray, n_senses: int | str = "auto", seed: int = 0,
             raise BadInput(f"n_senses must be 'auto' or a positive integer, not {n_senses!r}")
         k = min(int(n_senses), distinct)
         labels = (np.zeros(n, dtype=int) if k == 1
-                  else _by_size(_kmeans(_reduce(_prepare(X), dims), k, seed)))
+                  else _by_size(_kmeans(_reduce(prepare_vectors(X), dims), k, seed)))
         return labels, SenseInfo(k=k, sizes=tuple(np.bincount(labels)))
     from .extras import require
 
     require("sklearn", "senses", "search senses")
     from sklearn.metrics import silhouette_score
 
-    Z = _prepare(X)
+    Z = prepare_vectors(X)
     R = _reduce(Z, dims)
     scores, fits = {}, {}
     for k in range(2, min(k_max, distinct - 1, n // MIN_CLUSTER) + 1):
@@ -439,7 +439,7 @@ def central_examples(X: np.ndarray, labels: Sequence[int], top: int = 3) -> list
         For each sense id 0..k-1, up to ``top`` row indices of X, most central first.
     """
     labels = np.asarray(labels, dtype=int)
-    Z = _prepare(X) if len(X) > 1 else _unit(np.asarray(X, dtype=np.float64))
+    Z = prepare_vectors(X) if len(X) > 1 else _unit(np.asarray(X, dtype=np.float64))
     out = []
     for j in range(int(labels.max()) + 1 if len(labels) else 0):
         idx = np.flatnonzero(labels == j)

@@ -7,13 +7,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 from .errors import BadInput, BadUsage
 from .extras import available
-from .senses import (_prepare, central_examples, cluster_senses, context_for,
+from .senses import (prepare_vectors, central_examples, cluster_senses, context_for,
                      distinguishing_words, find_occurrences, glove_neighbours,
                      occurrence_vectors)
 
@@ -159,7 +159,7 @@ def sample_uses(n: int, max_uses: int, seed: int = 0) -> list[int]:
 
 
 def _pca2(X: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
-    Z = _prepare(X) if len(X) > 1 else np.zeros((len(X), 2))
+    Z = prepare_vectors(X) if len(X) > 1 else np.zeros((len(X), 2))
     if len(X) < 2:
         return np.zeros((len(X), 2)), (0.0, 0.0)
     Z = Z - Z.mean(axis=0)

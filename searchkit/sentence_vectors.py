@@ -19,7 +19,7 @@ then ``n`` int8 vectors (unit vector times 127).
 from __future__ import annotations
 
 import struct
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -21,7 +21,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from .errors import BadInput
 
@@ -237,7 +237,7 @@ def tune(pairs: str | Path | Iterable[tuple[str, str]] | None = None, out: str =
     elif isinstance(pairs, (str, Path)):
         data, pair_list = str(Path(pairs).resolve()), read_pairs(pairs)
     else:
-        data, pair_list = "pairs given in Python", [(str(q), str(p)) for q, p in pairs]
+        data, pair_list = "pairs given in Python", [(str(q), str(p)) for q, p in pairs or ()]
         if not pair_list:
             raise BadInput("no pairs to train on")
     base_dir = _base_dir(base)
@@ -284,7 +284,8 @@ def _train(base_dir: Path, schedule, lr, warmup, seed, progress):
         from sentence_transformers.sentence_transformer.losses import \
             MultipleNegativesRankingLoss
     except ImportError:  # sentence-transformers < 6
-        from sentence_transformers.losses import MultipleNegativesRankingLoss
+        from sentence_transformers.losses import (  # type: ignore[no-redef]
+            MultipleNegativesRankingLoss)
 
     from .encoders.base import offline
 
@@ -345,14 +346,6 @@ def _save(model, card: dict, final: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def read_card(name_or_path: str | Path) -> dict:
-    """The card of a tuned model (empty if it has none)."""
-    from .encoders import resolve_model_path
-
-    p = resolve_model_path(str(name_or_path)) / CARD_FILE
-    return json.loads(p.read_text()) if p.exists() else {}
-
-
 def _version() -> str:
     from . import __version__
 
@@ -360,4 +353,4 @@ def _version() -> str:
 
 
 __all__ = ["tune", "TuneResult", "read_pairs", "beir_pairs", "batches", "model_dir",
-           "read_card", "CARD_FILE"]
+           "CARD_FILE"]

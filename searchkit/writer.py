@@ -1,7 +1,7 @@
 """The write path of :class:`searchkit.index.Index`: sync folders, add texts, remove
 documents, commit chunks and vectors. A mixin, so that the facade keeps one class while each
 module keeps one concern; it relies on the attributes :class:`~searchkit.index.Index` sets
-(``path``, ``store``, ``manifest``, ``encoder``, ``_load_vectors`` ...)."""
+(``path``, ``store``, ``manifest``, ``encoder``, ``vectors`` ...)."""
 
 from __future__ import annotations
 
@@ -10,21 +10,48 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .config import DB_FILE, VECTORS_FILE, max_file_bytes
 from .errors import BadInput, IndexDamaged, ReadError, SearchkitError
-from .pipeline import (Progress, _Embedded, _Encoding, _groups, _Pending, _Prefetch,
+from .pipeline import (Progress, EmbeddedJob, EncodingJob, document_groups, Pending, Prefetch,
                        commit_chunks, text_hash)
 from .store.lock import WriteLock
 from .store.vectors import VectorIndex
 from .types import IndexReport, Skipped
 
+if TYPE_CHECKING:
+    from .config import ChunkSettings, Manifest
+    from .encoders import Encoder
+    from .store.meta import MetaStore
+
 
 class IndexWriter:
     """Writing methods of an index (see :class:`searchkit.index.Index`)."""
+
+    # What the facade provides (declared for type checkers).
+    path: Path
+    store: MetaStore
+    manifest: Manifest
+    readonly: bool
+    _vectors: VectorIndex | None
+    _vectors_gen: int
+    if TYPE_CHECKING:
+        @property
+        def encoder(self) -> Encoder: ...
+        @property
+        def vector_key(self) -> str: ...
+        @property
+        def chunk_settings(self) -> ChunkSettings: ...
+        @property
+        def vectors(self) -> VectorIndex: ...
+        def _build_vectors(self, kind: str | None = None) -> VectorIndex: ...
+        def _write_manifest_file(self) -> None: ...
+        def _writable(self) -> None: ...
+        def _check_revision(self) -> None: ...
 
     # -- writing -----------------------------------------------------------------------
     def add_paths(self, paths: Sequence[str | Path], include: Sequence[str] = (),
@@ -105,7 +132,7 @@ class IndexWriter:
     def _forget_source(self, path: Path) -> None:
         r = str(path)
         self.store.db.execute("DELETE FROM sources WHERE path = ? OR path LIKE ? ESCAPE '\\'",
-                              [r, _like_prefix(r.rstrip(os.sep) + os.sep)])
+                              [r, like_prefix(r.rstrip(os.sep) + os.sep)])
 
     def _own_folders(self) -> list[Path]:
         """This index's folder and its rebuild twin: never indexed."""
@@ -167,18 +194,18 @@ class IndexWriter:
         from collections import deque
 
         to_read: deque = deque()
-        for path, data, digest, found in fresh:
+        for path, kept, digest, found in fresh:
             key = str(path)
             if key not in by_path and gone_by_hash.get(digest):
                 old = gone_by_hash[digest].pop()
                 del gone[old["path"]]
                 renames.append((old, key, {"size": found.size, "mtime": found.mtime,
-                                           "real_path": _real_path(key)}))
+                                           "real_path": real_path_of(key)}))
                 report.renamed.append((old["path"], key))
                 continue
-            to_read.append((path, data, digest, found))
+            to_read.append((path, kept, digest, found))
 
-        def prepared() -> Iterable[_Pending]:
+        def prepared() -> Iterable[Pending]:
             """Read and chunk each new or changed file (in a reader thread on a real run)."""
             while to_read:
                 path, data, digest, found = to_read.popleft()  # its bytes freed as we go
@@ -192,7 +219,7 @@ class IndexWriter:
                     parts = self._prepare_parts(key, doc, {"size": found.size,
                                                            "mtime": found.mtime,
                                                            "content_hash": digest,
-                                                           "real_path": _real_path(key)})
+                                                           "real_path": real_path_of(key)})
                     del doc
                     p = next(parts, None)
                 except ReadError as e:
@@ -236,9 +263,9 @@ class IndexWriter:
             report.chunks_removed = sum(len(self.store.chunk_ids_of(i)) for i in removed)
             report.seconds = time.perf_counter() - t0
             return report
-        vec = self._load_vectors()
+        vec = self.vectors
         self._apply_renames(renames)
-        with (_Prefetch(prepared()) if pipeline is None  # engine hook: see searchkit.engines
+        with (Prefetch(prepared()) if pipeline is None  # engine hook: see searchkit.engines
               else pipeline(self, to_read, by_path, report, max_bytes=max_bytes)) as stream:
             self._write_pending(stream, report, vec, progress)
         if gone:
@@ -269,7 +296,8 @@ class IndexWriter:
         lock = WriteLock(self.path).acquire()
         try:
             report = IndexReport()
-            pending, doc_keys = [], []
+            pending: list[Pending] = []
+            doc_keys: list[str] = []
             for i, text in enumerate(texts):
                 if not isinstance(text, str):
                     raise BadInput(f"text {i} is not a string")
@@ -291,7 +319,7 @@ class IndexWriter:
                 pending = [q for q in pending if q.path != key]  # the same key twice: last wins
                 if p.chunks or old:
                     pending.append(p)
-            vec = self._load_vectors()
+            vec = self.vectors
             self._write_pending(pending, report, vec, progress)
             self._finish_write(vec)
             ids = {d["path"]: d["id"] for d in self.store.documents()}
@@ -311,7 +339,7 @@ class IndexWriter:
                 raise BadInput(f"a path must be a non-empty string or a Path, not {p!r}")
         lock = WriteLock(self.path).acquire()
         try:
-            vec = self._load_vectors()
+            vec = self.vectors
             n = 0
             with self.store.db.conn:
                 for p in paths:
@@ -379,20 +407,20 @@ class IndexWriter:
 
     def _docs_under(self, roots: Sequence[Path]) -> list[dict]:
         out: dict[int, dict] = {}
-        for r in roots:
-            r = str(r)
+        for root in roots:
+            r = str(root)
             for d in self.store.documents("path = ? OR path LIKE ? ESCAPE '\\'",
-                                          [r, _like_prefix(r.rstrip(os.sep) + os.sep)]):
+                                          [r, like_prefix(r.rstrip(os.sep) + os.sep)]):
                 out[d["id"]] = d
         return list(out.values())
 
-    def _prepare(self, key: str, doc, stat: dict, metadata: dict | None = None) -> _Pending:
+    def _prepare(self, key: str, doc, stat: dict, metadata: dict | None = None) -> Pending:
         chunks = self._chunk_rows(doc, 0, len(doc.text), 0, 1)
-        return _Pending(key, self._doc_row(key, doc, stat, metadata, len(chunks)), chunks)
+        return Pending(key, self._doc_row(key, doc, stat, metadata, len(chunks)), chunks)
 
     def _prepare_parts(self, key: str, doc, stat: dict,
-                       metadata: dict | None = None) -> Iterable[_Pending]:
-        """The document as one :class:`_Pending`, or, when its text is longer than
+                       metadata: dict | None = None) -> Iterator[Pending]:
+        """The document as one :class:`Pending`, or, when its text is longer than
         :data:`~searchkit.pipeline.SEGMENT_CHARS`, as parts chunked one segment at a time
         (lazily: the caller commits a part before the next is chunked)."""
         from .pipeline import segments
@@ -408,7 +436,7 @@ class IndexWriter:
             n += len(chunks)
             line += doc.text.count("\n", a, b)
             row = self._doc_row(key, doc, stat, metadata, len(chunks))
-            yield _Pending(key, row, chunks, part=i, last=i == len(segs) - 1, doc_ref=ref)
+            yield Pending(key, row, chunks, part=i, last=i == len(segs) - 1, doc_ref=ref)
 
     def _chunk_rows(self, doc, a: int, b: int, ord0: int, line0: int) -> list[dict]:
         """Chunk rows of ``doc.text[a:b]`` (offsets, lines and pages of the whole text)."""
@@ -449,19 +477,20 @@ class IndexWriter:
                 self.store.db["documents"].update(old["id"], {"path": new_path, **stat})
             self.store.bump_generation()
 
-    def _write_pending(self, pending: Iterable[_Pending], report: IndexReport,
+    def _write_pending(self, pending: Iterable[Pending], report: IndexReport,
                        vec: VectorIndex, progress: Progress | None) -> None:
         """Embed what is new and write documents in commits of about ``commit_chunks()`` chunks;
         each commit holds whole documents with their vectors, so a kill leaves the index at
         a commit boundary.
 
         A pipeline: ``pending`` may be a stream (files read and chunked by a reader thread,
-        see :class:`_Prefetch`), and the encoder embeds the next group in a worker thread
+        see :class:`Prefetch`), and the encoder embeds the next group in a worker thread
         while this one commits the previous (onnxruntime and tokenizers release the GIL).
         The progress total grows as the stream is read when ``pending`` is not a list.
         """
         enc = self.encoder
         encoder_id = self.vector_key
+        vectors: Any
         planned: set[str] = set()  # hashes cached or already sent to the encoder
         total = None
         if isinstance(pending, list):
@@ -472,9 +501,9 @@ class IndexWriter:
         else:
             total = 0
         step = (lambda n: progress("embed", n, None)) if progress else None
-        prev = None  # (group, todo, _Encoding | None): embedded, not yet committed
+        prev = None  # (group, todo, EncodingJob | None): embedded, not yet committed
         job = None
-        groups = _groups(pending, commit_chunks())
+        groups = document_groups(pending, commit_chunks())
         try:
             while True:
                 try:
@@ -494,9 +523,9 @@ class IndexWriter:
                     total += len(todo)
                     progress("embed", 0, total)
                 vectors = prev[2].embedded() if prev and prev[2] else None  # one at a time
-                job = ((_Embedded(group, list(todo), step)
+                job = ((EmbeddedJob(group, list(todo), step)
                         if group[0].vectors is not None
-                        else _Encoding(enc, list(todo.values()), step)) if todo else None)
+                        else EncodingJob(enc, list(todo.values()), step)) if todo else None)
                 if prev:  # committed while the encoder works on ``group``
                     self._commit_group(prev[0], prev[1], vectors, encoder_id, report, vec)
                 prev = (group, todo, job)
@@ -508,7 +537,7 @@ class IndexWriter:
             if job is not None:
                 job.cancel()
 
-    def _todo(self, group: list[_Pending], encoder_id: str, planned: set[str]) -> dict:
+    def _todo(self, group: list[Pending], encoder_id: str, planned: set[str]) -> dict:
         """hash -> text of the group's chunk texts that are neither cached nor planned."""
         todo: dict[str, str] = {}
         for p in group:
@@ -522,6 +551,7 @@ class IndexWriter:
         return todo
 
     def _commit_group(self, group, todo, embedded, encoder_id, report, vec) -> None:
+        vectors: Any
         vectors, sentences = embedded if embedded is not None else (None, None)
         with self.store.db.conn:
             if todo:
@@ -650,7 +680,7 @@ def vec_remove(vec: VectorIndex, ids: list[int]) -> None:
     vec.remove(ids)  # HNSW keeps tombstones (see searchkit.store.vectors)
 
 
-def _real_path(path: str) -> str | None:
+def real_path_of(path: str) -> str | None:
     """Where a file reached through symlinks really is (for path filters); None when that
     is the path itself."""
     real = os.path.realpath(path)
@@ -662,5 +692,5 @@ def _printable_path(path: str) -> str:
     return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
-def _like_prefix(s: str) -> str:
+def like_prefix(s: str) -> str:
     return s.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

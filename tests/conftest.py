@@ -14,6 +14,17 @@ SAMPLE = ROOT / "sample_corpus"
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+# The plumbing tests' encoder (no model, no meaning) is not a production encoder: register it
+# here, and through SEARCHKIT_ENCODERS for the processes tests start (CLI runs, Ray workers).
+HASHING = "hashing-test=searchkit.encoders.hashing:HashingEncoder"
+os.environ["SEARCHKIT_ENCODERS"] = ",".join(
+    filter(None, [os.environ.get("SEARCHKIT_ENCODERS"), HASHING]))
+
+from searchkit.encoders import register_encoder  # noqa: E402
+from searchkit.encoders.hashing import HashingEncoder  # noqa: E402
+
+register_encoder("hashing-test", HashingEncoder)
+
 
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path, monkeypatch):

@@ -37,7 +37,7 @@ def test_reindexing_duplicates_nothing(tmp_path, docs, hashing):
     assert (len(r.new), len(r.changed), len(r.unchanged)) == (0, 0, 6)
     assert hashing.calls == []
     assert (idx.store.count("documents"), idx.store.count("chunks")) == (n_docs, n_chunks)
-    assert len(idx._load_vectors()) == n_chunks
+    assert len(idx.vectors) == n_chunks
     idx.close()
 
 

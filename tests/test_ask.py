@@ -198,8 +198,11 @@ def qa_index(sample_index):
 QUICK = range(0, len(QA), 8)  # every 8th line: answerable and unanswerable
 
 
+@pytest.mark.slow
 def test_quality_quick(qa_index, monkeypatch):
-    """A few questions on the real model (default run): right document, right sentence."""
+    """A few questions on the real model: right document, right sentence. About a minute
+    on a busy 2-core machine, so with -m slow, beside test_quality_targets (all of them);
+    the default run keeps test_readme_questions_right_or_silent on the real model."""
     monkeypatch.chdir(ROOT)
     cases = [(gather(qa_index, QA[i]["question"], context=False), QA[i]["doc"], QA[i]["answer"])
              for i in QUICK]

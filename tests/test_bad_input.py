@@ -160,7 +160,7 @@ def test_bad_files_never_cost_indexed_data(tmp_path, docs, hashing, monkeypatch)
     assert reasons["river.md"] == "binary file"
     assert r.deleted == [] and r.changed == []
     assert (idx.store.count("documents"), idx.store.count("chunks")) == (n_docs, n_chunks)
-    assert len(idx._load_vectors()) == n_chunks
+    assert len(idx.vectors) == n_chunks
 
 
 # -- encoder and dimension checks ------------------------------------------------------
@@ -211,14 +211,14 @@ def test_rebuild_switches_encoder_and_dimension(tmp_path, docs, hashing, monkeyp
         assert (idx.manifest.encoder, idx.manifest.dim) == ("hashing-small", 64)
         assert idx.store.count("documents") == 6
         cid, text = idx.store.db.execute("SELECT id, text FROM chunks LIMIT 1").fetchone()
-        assert idx._load_vectors().reconstruct(cid) == pytest.approx(Small()._embed([text])[0])
+        assert idx.vectors.reconstruct(cid) == pytest.approx(Small().embed_batch([text])[0])
         assert len(idx.search("trout in the weir", k=3)) == 3
     hashing.calls.clear()  # switching back reuses the hashing-test vectors kept in the cache
     index_paths([str(docs)], index=tmp_path / "idx", encoder="hashing-test", rebuild=True)
     assert hashing.calls == []
     with Index.open(tmp_path / "idx") as idx:
         assert (idx.manifest.encoder, idx.manifest.dim) == ("hashing-test", 384)
-        assert len(idx._load_vectors()) == idx.store.count("chunks")
+        assert len(idx.vectors) == idx.store.count("chunks")
     _cache.pop("hashing-small", None)
 
 

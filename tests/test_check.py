@@ -46,7 +46,7 @@ def flip_one_float(path, value=1e6):
     st = f.stat()
     data = bytearray(f.read_bytes())
     with Index.open(path) as idx:
-        v = idx._load_vectors().reconstruct(1)
+        v = idx.vectors.reconstruct(1)
     pos = data.find(v.astype(np.float32).tobytes())
     assert pos > 0
     data[pos:pos + 4] = np.float32(value).tobytes()

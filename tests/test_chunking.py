@@ -6,7 +6,7 @@ from searchkit.encoders.base import Encoder
 
 
 class _Tok(Encoder):
-    def _embed(self, texts):  # pragma: no cover - only the tokenizer is used
+    def embed_batch(self, texts):  # pragma: no cover - only the tokenizer is used
         raise AssertionError
 
 

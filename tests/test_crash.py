@@ -109,7 +109,7 @@ def check_consistent(idx_path: Path, versions: dict[str, set[str]], tokenizer) -
             "AND e.text_hash = c.text_hash WHERE e.vector IS NULL",
             [idx.vector_key]).fetchone()[0]
         assert orphans == 0, "chunks without a vector"
-        assert len(idx._load_vectors()) == idx.store.count("chunks")
+        assert len(idx.vectors) == idx.store.count("chunks")
         docs = idx.store.documents()
         for d in docs:
             assert d["path"] in versions, d["path"]
@@ -213,7 +213,7 @@ def test_damaged_vector_file_is_rebuilt_with_a_notice(tmp_path, docs, hashing, n
         side.unlink()
     with Index.open(tmp_path / "idx") as idx:
         got = [(h.path, h.score) for h in idx.search("river banks erode", k=5)]
-        assert len(idx._load_vectors()) == idx.store.count("chunks")
+        assert len(idx.vectors) == idx.store.count("chunks")
     assert got == want
     assert any("rebuilding it from the database" in m for m in notices)
     # a writer saves the rebuilt file: the next open needs no rebuild

@@ -82,7 +82,7 @@ def test_embedding_equals_the_stored_vector(small_index):
     with searchkit.Index.open(small_index) as idx:
         rows = list(idx.store.db.execute("SELECT id, text, text_hash FROM chunks ORDER BY id"))
         assert len(rows) >= 2
-        stored = np.stack([idx._load_vectors().reconstruct(cid) for cid, _, _ in rows])
+        stored = np.stack([idx.vectors.reconstruct(cid) for cid, _, _ in rows])
         blobs = {h: np.frombuffer(b, dtype=np.float32) for h, b in idx.store.db.execute(
             "SELECT text_hash, vector FROM embeddings WHERE encoder = 'minilm'")}
     mine = searchkit.embed([text for _, text, _ in rows], encoder="minilm")

@@ -135,8 +135,8 @@ RACER = textwrap.dedent("""
 
     class Other(HashingEncoder):  # a second encoder: different vectors, same dimension
         id = "hashing-other"
-        def _embed(self, texts):
-            return -super()._embed(texts)
+        def embed_batch(self, texts):
+            return -super().embed_batch(texts)
 
     REGISTRY["hashing-other"] = lambda model_dir=None, id=None: Other()
     from searchkit.api import index_paths
@@ -180,8 +180,8 @@ def test_concurrent_first_runs_never_mix_encoders(tmp_path, docs):
             sign = 1.0 if winner == "hashing-test" else -1.0
             rows = ix.store.db.execute("SELECT id, text FROM chunks ORDER BY id").fetchall()
             ids = np.array([r[0] for r in rows])
-            _, got = ix._load_vectors().vectors_of(ids)
-            want = sign * HashingEncoder()._embed([r[1] for r in rows])
+            _, got = ix.vectors.vectors_of(ids)
+            want = sign * HashingEncoder().embed_batch([r[1] for r in rows])
             np.testing.assert_allclose(got, want, atol=1e-5)
             assert ix.check().ok
 

@@ -89,7 +89,7 @@ def test_readers_query_during_a_write_and_see_committed_state(tmp_path, docs, ha
         # mid-write: the first commit (3 documents) is visible, nothing half-written
         hits = reader.search("zeppelin harbour", k=20)
         assert sum("m" in os.path.basename(h.path) and "more" in h.path for h in hits) == 3
-        assert len(reader._load_vectors()) == reader.store.count("chunks")
+        assert len(reader.vectors) == reader.store.count("chunks")
         # a second writer in the meantime is refused, naming this process
         with pytest.raises(IndexLocked, match=f"pid {os.getpid()}"):
             Index.open(tmp_path / "idx", readonly=False).add_paths([docs])
@@ -104,6 +104,6 @@ def test_readers_query_during_a_write_and_see_committed_state(tmp_path, docs, ha
     assert not errors, errors
     hits = reader.search("zeppelin harbour", k=20)
     assert sum("more" in h.path for h in hits) == 6
-    assert len(reader._load_vectors()) == reader.store.count("chunks") == 12
+    assert len(reader.vectors) == reader.store.count("chunks") == 12
     reader.close()
     writer.close()

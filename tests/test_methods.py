@@ -10,7 +10,9 @@ import pytest
 from searchkit import BadInput, Index
 from searchkit.eval import load_beir
 from searchkit.eval.runner import doc_text
-from searchkit.retrieval import REGISTRY, rrf
+from searchkit.api import compare
+from searchkit.cli import cli
+from searchkit.retrieval import REGISTRY, MethodSpec, rrf
 from searchkit.retrieval import methods as methods_mod
 from searchkit.retrieval.hybrid import Fusion
 from searchkit.retrieval.methods import METHODS, STAMP_FILE
@@ -169,3 +171,47 @@ def test_default_method_is_a_known_method():
     from searchkit.query import DEFAULT_METHOD
 
     assert DEFAULT_METHOD in METHODS
+
+
+class WordRetriever:
+    """A retriever from outside the package: the chunks that hold the query's first word."""
+
+    name = "word"
+
+    def __init__(self, index):
+        self.index = index
+
+    def search(self, query, k, allowed=None):
+        rows = self.index.store.db.execute("SELECT id FROM chunks WHERE text LIKE ? ORDER BY id",
+                                           [f"%{query.split()[0]}%"]).fetchall()
+        keep = None if allowed is None else {int(a) for a in allowed}
+        return [(r[0], 1.0) for r in rows if keep is None or r[0] in keep][:k]
+
+    def __len__(self):
+        return self.index.store.count("chunks")
+
+
+def word_method(index, fusion=None, by_document=False):
+    return WordRetriever(index)
+
+
+def test_a_new_method_is_one_module_and_its_registration(tiny, monkeypatch, tmp_path):
+    from click.testing import CliRunner
+
+    monkeypatch.setitem(METHODS, "word", MethodSpec("test_methods", "word_method",
+                                                    static=False))
+    hits = tiny.search("espresso please", k=3, method="word")
+    assert hits and all("espresso" in h.text.lower() and h.method == "word" for h in hits)
+    assert compare("espresso", ["word"], index=tiny.path, k=3)["word"] == hits
+    fused = tiny.search("espresso please", k=3, method="hybrid", fuse="word,bm25")
+    assert fused and fused[0].method == "hybrid"
+    runner = CliRunner()
+    r = runner.invoke(cli, ["query", "espresso", "--index", str(tiny.path), "-m", "word",
+                            "--json"])
+    assert r.exit_code == 0, r.output
+    assert [h["chunk_id"] for h in json.loads(r.output)["hits"]] == [h.chunk_id for h in hits]
+    r = runner.invoke(cli, ["eval", str(DATA / "tiny_beir"), "-m", "word", "--encoder",
+                            "hashing-test", "--index", str(tmp_path / "ev"), "--json"])
+    assert r.exit_code == 0, r.output
+    assert [m["method"] for m in json.loads(r.output)["results"]] == ["word"]
+

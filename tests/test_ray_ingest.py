@@ -64,7 +64,7 @@ def assert_same_index(a: Index, b: Index, tol: float = 1e-5) -> None:
     ib, vb = _vectors(b)
     assert np.array_equal(ia, ib)
     assert np.abs(va - vb).max() <= tol
-    assert len(a._load_vectors()) == len(b._load_vectors()) == len(ta)
+    assert len(a.vectors) == len(b.vectors) == len(ta)
     # highlight sentence vectors: stored for the same texts (where the encoder makes them)
     sa, sb = (sorted(h for (h,) in x.store.db.execute(
         "SELECT text_hash FROM sentence_vectors WHERE encoder = ?", [x.vector_key]))

@@ -179,7 +179,7 @@ def test_eigengap_counts_two_close_senses_beside_a_far_one():
 
 def test_eigengaps_of_one_blob_and_tiny_inputs():
     rng = np.random.default_rng(1)
-    Z = S._prepare(rng.standard_normal((60, 32)))
+    Z = S.prepare_vectors(rng.standard_normal((60, 32)))
     gaps = S.eigengaps(Z, 5)
     assert set(gaps) == {1, 2, 3, 4, 5} and max(gaps, key=gaps.get) == 1
     assert S.eigengaps(Z[:2], 5) == {1: 1.0}

@@ -13,7 +13,7 @@ import pytest
 
 from searchkit.encoders import _cache as encoder_cache
 from searchkit.errors import SearchkitError
-from searchkit.index import Index, _Encoding
+from searchkit.index import Index, EncodingJob
 
 HEAVY = ("torch", "transformers", "sentence_transformers")
 
@@ -63,7 +63,7 @@ def make_folder(root, n_files=9):
 
 def consistent(idx) -> None:
     """FAISS holds exactly the chunks, each with its own text's stored vector."""
-    vec = idx._load_vectors()
+    vec = idx.vectors
     rows = idx.store.db.execute(
         "SELECT c.id, e.vector FROM chunks c JOIN embeddings e ON e.text_hash = c.text_hash "
         "AND e.encoder = ?", [idx.vector_key]).fetchall()
@@ -131,9 +131,9 @@ def _read(path):
 
 def test_encoding_ahead_equals_encode_documents(hashing):
     texts = [f"text number {i} " + "word " * (i % 13) for i in range(70)]
-    np.testing.assert_array_equal(_Encoding(hashing, texts, None, batch_size=8).result(),
+    np.testing.assert_array_equal(EncodingJob(hashing, texts, None, batch_size=8).result(),
                                   hashing.encode_documents(texts))
-    job = _Encoding(hashing, texts * 50, None, batch_size=1)
+    job = EncodingJob(hashing, texts * 50, None, batch_size=1)
     job.cancel()
     with pytest.raises(RuntimeError, match="cancelled"):
         job.result()

@@ -35,7 +35,7 @@ def chunk_texts(idx, path=None) -> list[str]:
 
 def consistent(idx) -> None:
     """Every chunk has a vector in FAISS and FAISS holds nothing else."""
-    vec = idx._load_vectors()
+    vec = idx.vectors
     ids = [r[0] for r in idx.store.db.execute("SELECT id FROM chunks")]
     assert len(vec) == len(ids)
     for i in ids:
@@ -401,3 +401,26 @@ def test_a_new_encoder_revision_asks_for_a_rebuild_and_never_mixes_vectors(
     hashing.calls.clear()
     index_paths([str(folder)], index=path)  # a sync at the new revision: nothing to embed
     assert hashing.calls == []
+
+
+def test_index_rebuild_and_plan_are_the_python_api(tmp_path, folder, hashing):
+    """What `search index --rebuild` and `--dry-run` do, as Index.rebuild and Index.plan."""
+    idx = make(tmp_path / "idx")
+    idx.add_paths([folder])
+    n = idx.store.count("chunks")
+    idx.close()
+    (folder / "d.txt").write_text("Gliders and kites ride the wind.")
+    hashing.calls.clear()
+    plan = Index.plan([folder], encoder="hashing-test", chunking=SMALL, reuse=tmp_path / "idx")
+    assert len(plan.new) == 4 and plan.chunks_added == n + 1 and plan.chunks_embedded == 1
+    fresh = Index.plan([folder], encoder="hashing-test", chunking=SMALL)
+    assert fresh.chunks_added == n + 1 and fresh.chunks_embedded == n + 1
+    assert hashing.calls == [] and sorted(p.name for p in tmp_path.iterdir()) == ["idx", "notes"]
+    r = Index.rebuild(tmp_path / "idx", [folder])
+    assert r.chunks_added == n + 1 and r.chunks_embedded == 1
+    assert hashing.calls == ["Gliders and kites ride the wind."]
+    with Index.open(tmp_path / "idx") as idx:
+        consistent(idx)
+        assert idx.chunk_settings == SMALL and idx.store.count("documents") == 4
+        hits = idx.hits([(2, 0.5), (1, 0.25), (10**6, 0.1)], "dense")  # the last: no chunk
+        assert [(h.chunk_id, h.rank, h.method) for h in hits] == [(2, 1, "dense"), (1, 2, "dense")]

@@ -156,7 +156,7 @@ def test_index_hnsw_setting_removal_and_switch(tmp_path, hashing):
     path = tmp_path / "idx"
     idx = Index.create(path, encoder="hashing-test", vector_index="hnsw")
     idx.add_texts(TEXTS, [{"id": f"d{i}"} for i in range(len(TEXTS))])
-    assert idx._load_vectors().kind == "hnsw"
+    assert idx.vectors.kind == "hnsw"
     assert json.loads((path / "manifest.json").read_text())["vector_index"] == "hnsw"
     hits = idx.search("topic3 subject1", k=5, group=False, method="dense")
     gone = hits[0].path
@@ -165,12 +165,12 @@ def test_index_hnsw_setting_removal_and_switch(tmp_path, hashing):
     assert len(after) == 5 and gone not in {h.path for h in after}
     idx.close()
     with Index.open(path) as ro:  # the tombstones came back from disk
-        assert ro.manifest.vector_index == "hnsw" and ro._load_vectors().deleted
+        assert ro.manifest.vector_index == "hnsw" and ro.vectors.deleted
         assert gone not in {h.path for h in ro.search("topic3 subject1", k=5, group=False,
                                                       method="dense")}
     idx = Index.create(path, encoder="hashing-test", vector_index="flat")
     idx.add_texts(["one more note"])
-    vec = idx._load_vectors()
+    vec = idx.vectors
     assert vec.kind == "flat" and not vec.deleted
     assert len(vec) == idx.store.count("chunks")
     idx.close()

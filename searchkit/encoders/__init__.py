@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 from ..errors import BadInput
 from .base import Encoder, TokenVectors, minilm_path
@@ -32,24 +33,55 @@ def _onnx(quantize: bool):
     return make
 
 
-def _hashing(model_dir=None, id=None):
-    from .hashing import HashingEncoder
-
-    return HashingEncoder(model_dir)
-
-
 REGISTRY: dict[str, Callable[..., Encoder]] = {
     "minilm": _st,
     "minilm-onnx": _onnx(False),
     "minilm-int8": _onnx(True),
-    "hashing-test": _hashing,  # no semantics: for tests of the plumbing only
 }
 
+#: Extra encoders for every process that starts with this variable set (subprocesses,
+#: Ray workers): ``NAME=MODULE:FACTORY[,NAME=MODULE:FACTORY ...]``, each factory called
+#: with no arguments on first use. The tests register ``hashing-test`` this way.
+ENCODERS_ENV = "SEARCHKIT_ENCODERS"
+
+
+def register_encoder(name: str, factory: Callable[[], Encoder]) -> None:
+    """Make ``factory()`` the encoder called ``name`` (``--encoder NAME``, an index's
+    manifest). Registering a name again replaces it; instances already made are dropped.
+
+    Raises:
+        BadInput: a name that could be mistaken for a model path or fingerprint.
+    """
+    if not name or not isinstance(name, str) or "@" in name or "/" in name:
+        raise BadInput(f"encoder name {name!r}: use a plain name (no '@' or '/')")
+    REGISTRY[name] = factory
+    _cache.pop(name, None)
+
+
+def _from_target(target: str) -> Callable[[], Encoder]:
+    module, _, attr = target.partition(":")
+
+    def make(model_dir=None, id=None):
+        from importlib import import_module
+
+        return getattr(import_module(module), attr)()
+
+    return make
+
+
+def _register_from_env() -> None:
+    for item in filter(None, (s.strip() for s in os.environ.get(ENCODERS_ENV, "").split(","))):
+        name, _, target = (p.strip() for p in item.partition("="))
+        if not name or ":" not in target:
+            raise BadInput(f"{ENCODERS_ENV}: {item!r} is not NAME=MODULE:FACTORY")
+        register_encoder(name, _from_target(target))
+
 #: The encoder of a new index: int8 ONNX, chosen by benchmarks/default_encoder.py (SciFact
-#: test, same run: hybrid and dense nDCG@10 within 0.005 and 0.01 of torch's). No torch.
+#: test, its figures beside torch's in benchmarks/results/default_encoder.json). No torch.
 DEFAULT_ENCODER = "minilm-int8"
 
 _cache: dict[str, Encoder] = {}
+_register_from_env()
 
 
 def get_encoder(name: str | None = None) -> Encoder:
@@ -164,4 +196,5 @@ def model_fingerprint(path: Path) -> str:
 
 
 __all__ = ["Encoder", "TokenVectors", "get_encoder", "encoder_id", "same_encoder",
-           "resolve_model_path", "model_fingerprint", "REGISTRY", "DEFAULT_ENCODER", "minilm_path"]
+           "resolve_model_path", "model_fingerprint", "REGISTRY", "DEFAULT_ENCODER", "minilm_path",
+           "register_encoder", "ENCODERS_ENV"]

@@ -7,7 +7,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -43,7 +43,7 @@ class TokenVectors:
 
 
 class Encoder(ABC):
-    """A sentence encoder. Backends implement :meth:`_embed`; everything else derives.
+    """A sentence encoder. Backends implement :meth:`embed_batch`; everything else derives.
 
     Attributes:
         id: the name recorded in an index manifest (``minilm``, ``minilm-int8`` ...).
@@ -67,7 +67,7 @@ class Encoder(ABC):
 
     # -- the one method a backend must provide ---------------------------------------
     @abstractmethod
-    def _embed(self, texts: list[str]) -> np.ndarray:
+    def embed_batch(self, texts: list[str]) -> np.ndarray:
         """Mean-pooled, L2-normalised float32 vectors (len(texts), dim) for texts that
         already fit in ``max_tokens``."""
 
@@ -104,7 +104,7 @@ class Encoder(ABC):
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
-            out[idx] = self._embed([texts[i] for i in idx])
+            out[idx] = self.embed_batch([texts[i] for i in idx])
             if progress:
                 progress(len(idx))
         return out
@@ -128,8 +128,3 @@ class Encoder(ABC):
     def count_tokens(self, text: str) -> int:
         """Tokens ``text`` takes, special tokens included."""
         return len(self.tokenizer.encode(text).ids)
-
-    def describe(self) -> dict:
-        """What an index manifest records about this encoder."""
-        return {"encoder": self.id, "dim": self.dim, "max_tokens": self.max_tokens,
-                "normalized": True, "model_dir_name": self.model_dir.name}

@@ -30,7 +30,7 @@ class HashingEncoder(Encoder):
         rng = np.random.default_rng(int.from_bytes(h, "little"))
         return rng.standard_normal(dim).astype(np.float32)
 
-    def _embed(self, texts: list[str]) -> np.ndarray:
+    def embed_batch(self, texts: list[str]) -> np.ndarray:
         self.calls.extend(texts)
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for i, t in enumerate(texts):

@@ -237,11 +237,11 @@ class OnnxEncoder(Encoder):
             return self._wordpiece.encode_batch(texts, self.max_tokens)
         return self.batch_tokenizer.encode_batch(texts)
 
-    def _embed(self, texts: list[str]) -> np.ndarray:
+    def embed_batch(self, texts: list[str]) -> np.ndarray:
         return _mean_pool(*self._hidden(self._tokenize(texts)))
 
     def embed_with_sentences(self, texts: list[str]) -> tuple[np.ndarray, list[bytes]]:
-        """Chunk vectors, as :meth:`_embed` gives them for the same batch, and each text's
+        """Chunk vectors, as :meth:`embed_batch` gives them for the same batch, and each text's
         packed sentence vectors pooled from the same token vectors
         (:mod:`searchkit.sentence_vectors`): highlights then cost no encoder run."""
         from ..sentence_vectors import pool
@@ -261,11 +261,6 @@ class OnnxEncoder(Encoder):
             offsets=[tuple(enc.offsets[i]) for i in keep],
             vectors=hidden[0, keep].astype(np.float32),
         )
-
-    def describe(self) -> dict:
-        d = super().describe()
-        d["quantized"] = self.quantize
-        return d
 
 
 def _mean_pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:

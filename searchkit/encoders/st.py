@@ -42,7 +42,7 @@ class SentenceTransformerEncoder(Encoder):
         self.dim = get_dim()
         return m
 
-    def _embed(self, texts: list[str]) -> np.ndarray:
+    def embed_batch(self, texts: list[str]) -> np.ndarray:
         v = self.model.encode(
             texts, batch_size=len(texts), normalize_embeddings=True,
             convert_to_numpy=True, show_progress_bar=False,

@@ -28,7 +28,8 @@ import os
 import pickle
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -108,7 +109,7 @@ class _Ingest:
         from .. import fileio
         from ..errors import ReadError
         from ..readers import read_bytes
-        from ..writer import _real_path
+        from ..writer import real_path_of
 
         out: list[bytes] = []
         done: list[Any] = []
@@ -129,7 +130,7 @@ class _Ingest:
                 parts = list(self.proxy._prepare_parts(
                     str(path), doc, {"size": int(size), "mtime": float(mtime),
                                      "content_hash": str(digest),
-                                     "real_path": _real_path(str(path))}))
+                                     "real_path": real_path_of(str(path))}))
                 done.append(parts)
             except ReadError as e:
                 done.append((str(path), str(e)))
@@ -167,13 +168,13 @@ class SearchkitEncoder:
         """(vector, packed sentence vectors or None) per text, in order: longest first,
         ``ENCODE_BATCH`` at a time, as the local path batches them."""
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
-        with_sentences = hasattr(self.enc, "embed_with_sentences")
+        with_sentences = getattr(self.enc, "embed_with_sentences", None)
         out: list[Any] = [None] * len(texts)
         for s in range(0, len(order), ENCODE_BATCH):
             idx = order[s:s + ENCODE_BATCH]
             batch = [texts[i] for i in idx]
             if with_sentences:
-                vecs, blobs = self.enc.embed_with_sentences(batch)
+                vecs, blobs = with_sentences(batch)
             else:
                 vecs = self.enc.encode_documents(batch, batch_size=ENCODE_BATCH)
                 blobs = [None] * len(idx)
@@ -304,7 +305,7 @@ def _embedded_groups(index, documents: Iterator, pool: list) -> Iterator:
     batches), embedded by the actors in ``pool``, up to one group per actor in flight."""
     import ray
 
-    from ..pipeline import _groups, commit_chunks
+    from ..pipeline import document_groups, commit_chunks
 
     planned: set[str] = set()
     flight: list = []  # (group, hashes, ObjectRef), oldest first
@@ -318,7 +319,7 @@ def _embedded_groups(index, documents: Iterator, pool: list) -> Iterator:
                          if c["text_hash"] in vectors}
         return group
 
-    for group in _groups(documents, commit_chunks()):
+    for group in document_groups(documents, commit_chunks()):
         todo = index._todo(group, index.vector_key, planned)
         ref = None
         if todo:

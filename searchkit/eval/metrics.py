@@ -17,7 +17,7 @@ from the run (or with an empty ranking) scores 0.
 from __future__ import annotations
 
 import math
-from typing import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import numpy as np
 

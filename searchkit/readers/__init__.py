@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 import threading
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 from ..errors import ReadError
 from .base import Extracted, Reader, decode

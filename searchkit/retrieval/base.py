@@ -10,7 +10,8 @@ import json
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Collection, Iterator, NamedTuple, Protocol, Sequence, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
+from collections.abc import Collection, Iterator, Sequence
 
 import numpy as np
 

@@ -11,7 +11,7 @@ stop word list saved with the index, PyStemmer). Tests check both give the same 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 import json
 import re

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .base import Allowed, ScoredId, allowed_array, check_k
 
 if TYPE_CHECKING:
-    from ..index import Index
+    import numpy as np
+
+    from ..store.vectors import VectorIndex
 
 
 _lock = threading.Lock()
@@ -36,18 +40,19 @@ def one_faiss_thread() -> Iterator[None]:
 MAX_SCORE = 1.01
 
 
-def checked_search(index: "Index", vec, qv, k: int, allowed=None) -> list[tuple[int, float]]:
-    """``vec.search`` for one query, refused when the vector file shows damage."""
+def checked_search(where: Path, vec, qv, k: int, allowed=None) -> list[tuple[int, float]]:
+    """``vec.search`` for one query, refused when the vector file shows damage (the index
+    folder ``where`` is named in the error)."""
     found = vec.search(qv, k, allowed)[0]
     if vec.kind == "flat":
         expect = min(k, len(vec) if allowed is None else len(allowed))
     else:
         expect = None
-    check_scores(index, found, vec, expect)
+    check_scores(where, found, vec, expect)
     return found
 
 
-def check_scores(index: "Index", found, vec=None, expect: int | None = None) -> None:
+def check_scores(where: Path, found, vec=None, expect: int | None = None) -> None:
     """Refuse scores that unit vectors cannot give (NaN, inf, above 1), hits whose vectors
     are not of unit length, and an exact search that returns fewer than ``expect`` hits
     (FAISS drops NaN scores): a damaged vector file. O(k): the file is hashed only
@@ -73,31 +78,44 @@ def check_scores(index: "Index", found, vec=None, expect: int | None = None) -> 
             what = "vectors that are not of unit length"
     if what:
         raise IndexDamaged(
-            f"index {index.path} gives {what}: its vector file is damaged; repair it with: "
-            f"search check --repair --index {index.path}")
+            f"index {where} gives {what}: its vector file is damaged; repair it with: "
+            f"search check --repair --index {where}")
 
 
 class DenseRetriever:
-    """Cosine search over the index's chunk vectors with the index's encoder.
+    """Cosine search over an index's chunk vectors with its encoder.
 
-    It is built and kept in sync by the index's write path, so :meth:`build`, :meth:`save`
-    and :meth:`load` do not apply.
+    The vectors are built and kept in sync by the index's write path, so :meth:`build`,
+    :meth:`save` and :meth:`load` do not apply.
+
+    Args:
+        vectors: gives the chunk vectors of the index's current generation.
+        encode_query: the query's unit vector (the index's encoder).
+        where: the index folder, named when its vectors show damage.
     """
 
     name = "dense"
 
-    def __init__(self, index: "Index"):
-        self.index = index
+    def __init__(self, vectors: Callable[[], VectorIndex],
+                 encode_query: Callable[[str], np.ndarray], where: Path):
+        self.vectors, self.encode_query, self.where = vectors, encode_query, where
 
     def search(self, query: str, k: int, allowed: Allowed = None) -> list[ScoredId]:
         k = check_k(k)
         if k == 0 or not query or not query.strip():
             return []
-        vec = self.index._load_vectors()
-        qv = self.index.encoder.encode_query(query)
+        vec = self.vectors()
+        qv = self.encode_query(query)
         with one_faiss_thread():
-            found = checked_search(self.index, vec, qv, k, allowed_array(allowed))
+            found = checked_search(self.where, vec, qv, k, allowed_array(allowed))
         return [ScoredId(i, s) for i, s in found]
 
     def __len__(self) -> int:
-        return len(self.index._load_vectors())
+        return len(self.vectors())
+
+
+def dense_method(index, fusion=None, by_document: bool = False) -> DenseRetriever:
+    """The ``dense`` search method of ``index`` (an :class:`~searchkit.index.Index`;
+    registered in :data:`searchkit.retrieval.METHODS`)."""
+    return DenseRetriever(lambda: index.vectors, lambda q: index.encoder.encode_query(q),
+                          index.path)

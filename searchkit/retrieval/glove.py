@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import threading
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -119,7 +119,8 @@ class GloveRetriever:
         if wanted is not None:
             if len(wanted) == 0:
                 return []
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(wanted))
+            params = faiss.SearchParameters(sel=  # type: ignore[call-arg]  # SWIG kwargs
+                faiss.IDSelectorBatch(wanted))
         k = min(k, self._index.ntotal)
         if k == 0:
             return []

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Callable, Mapping, Sequence
+from typing import Any
 
 from ..errors import BadInput, BadUsage
 from .base import Allowed, ScoredId, check_k
@@ -16,9 +17,11 @@ DEFAULT_FUSE = ("dense", "bm25")
 DEFAULT_RRF_K = 60.0
 #: A keyword (bm25) rank counts ``coverage ** power`` of its RRF share, where coverage is the
 #: share of the query's terms the text holds: a text that shares one incidental word with a
-#: paraphrased question earns little. Chosen over plain RRF (power 0) on two dev sets:
-#: SciFact train nDCG@10 0.7125 (power 0) vs 0.7000 (power 3), both above bm25 0.6882 and
-#: dense 0.6760; sample_corpus's 12 paraphrased questions, top-1 4/12 (power 0) vs 8/12.
+#: paraphrased question earns little. Chosen over plain RRF (power 0) on two dev sets: on
+#: SciFact's train split it costs a little nDCG@10 but stays above bm25 and dense alone
+#: (benchmarks/results/eval_scifact.json for power 0, eval_scifact_train_coverage3.json for
+#: power 3), and it doubles top-1 on sample_corpus's paraphrased questions
+#: (benchmarks/fusion_coverage.py); benchmarks/RESULTS_eval.md has the table.
 DEFAULT_COVERAGE_POWER = 3.0
 
 
@@ -92,11 +95,6 @@ class Fusion:
                    weights=tuple(weights) if weights else None,
                    k=DEFAULT_RRF_K if k is None else k)
 
-    def describe(self) -> str:
-        w = ",".join(f"{x:g}" for x in self.weights) if self.weights else "equal"
-        return (f"rrf(k={self.k:g}; {'+'.join(self.methods)}; weights {w}; "
-                f"coverage power {self.coverage_power:g})")
-
     def to_dict(self) -> dict:
         return {"methods": list(self.methods),
                 "weights": list(self.weights or [1.0] * len(self.methods)), "k": self.k,
@@ -117,7 +115,7 @@ class HybridRetriever:
 
     name = "hybrid"
 
-    def __init__(self, parts: Mapping[str, object], fusion: Fusion | None = None,
+    def __init__(self, parts: Mapping[str, Any], fusion: Fusion | None = None,
                  group_of: Callable[[list[int]], dict[int, int]] | None = None):
         self.parts = dict(parts)
         self.fusion = fusion or Fusion(methods=tuple(self.parts))
@@ -133,7 +131,7 @@ class HybridRetriever:
         if self.group_of is None:
             return rrf(rankings, k=self.fusion.k, weights=self.fusion.weights, limit=k,
                        item_weights=items)
-        return self._fuse_groups(rankings, k, items)
+        return self._fuse_groups(self.group_of, rankings, k, items)
 
     def _item_weights(self, method: str, query: str, ranking) -> dict[int, float] | None:
         part = self.parts[method]
@@ -142,8 +140,8 @@ class HybridRetriever:
         cov = part.coverage(query, [i for i, _ in ranking])
         return {i: c ** self.fusion.coverage_power for i, c in cov.items()}
 
-    def _fuse_groups(self, rankings, k: int, items) -> list[ScoredId]:
-        group = self.group_of(list({i for r in rankings for i, _ in r}))
+    def _fuse_groups(self, group_of, rankings, k: int, items) -> list[ScoredId]:
+        group = group_of(list({i for r in rankings for i, _ in r}))
         by_id = rrf(rankings, k=self.fusion.k, weights=self.fusion.weights, item_weights=items)
         best: dict[int, int] = {}  # group -> its best-fused id
         for i, _ in by_id:
@@ -166,3 +164,22 @@ class HybridRetriever:
 
     def __len__(self) -> int:
         return max((len(p) for p in self.parts.values()), default=0)
+
+
+def hybrid_method(index, fusion: Fusion | None = None,
+                  by_document: bool = False) -> HybridRetriever:
+    """The ``hybrid`` search method (registered in :data:`searchkit.retrieval.METHODS`): the
+    retrievers of ``fusion.methods`` over ``index``, fused.
+
+    Args:
+        by_document: fuse document ranks and return each document's best chunk only (what
+            a grouped search wants), instead of fusing chunk ranks.
+    """
+    from . import check_method
+
+    fusion = fusion or Fusion()
+    for m in fusion.methods:
+        check_method(m)
+    parts = {m: index.retriever(m) for m in fusion.methods}
+    group_of = index.store.doc_ids_of_chunks if by_document else None
+    return HybridRetriever(parts, fusion, group_of=group_of)

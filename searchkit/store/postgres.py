@@ -18,7 +18,8 @@ Needs ``pip install 'searchkit[postgres]'`` (psycopg 3 and pgvector).
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable, Sequence
+from typing import Any
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -258,9 +259,9 @@ class PostgresIndex:
         """Rank passages for ``query``: ``dense`` (pgvector HNSW, the default), ``fts``
         (Postgres full-text search, ``ts_rank_cd``) or ``hybrid`` (reciprocal rank fusion of
         the two, k=60). Filters as :meth:`searchkit.index.Index.search`, as SQL."""
-        from ..index import _check_query
+        from ..query import check_query
 
-        query = _check_query(query)
+        query = check_query(query)
         if k < 1:
             raise BadUsage("k must be at least 1")
         method = method or "dense"
@@ -290,7 +291,7 @@ class PostgresIndex:
                     continue
                 ranked = best
             break
-        from ..index import hits_from_rows
+        from ..query import hits_from_rows
 
         hits = hits_from_rows(ranked[:k], rows, method)
         if highlight and hits:
@@ -366,14 +367,14 @@ def sql_filters(path=None, ext=None, modified_after=None, metadata=None,
                 **unknown) -> tuple[str, list[Any]]:
     """The filters of :func:`searchkit.filters.allowed_chunk_ids` as a parameterised SQL
     ``WHERE`` clause on ``sk_documents d`` (``""`` when none is set)."""
-    from ..filters import FILTER_KEYS, _as_list, normalize_exts, to_timestamp
+    from ..filters import FILTER_KEYS, string_list, normalize_exts, to_timestamp
 
     if unknown:
         raise BadUsage(f"unknown filter {sorted(unknown)[0]!r}; filters are: "
                        + ", ".join(FILTER_KEYS))
     conds: list[str] = []
     params: list[Any] = []
-    globs = _as_list(path)
+    globs = string_list(path)
     if globs:
         conds.append("(" + " OR ".join(["d.path LIKE %s ESCAPE '\\'"] * len(globs)) + ")")
         params += [_glob_to_like(g) for g in globs]

@@ -1,0 +1,32 @@
+"""The linters the project promises (configured in pyproject.toml): ruff on every run, mypy
+as a slow test and in .ci/run."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _tool(name: str) -> list[str]:
+    exe = Path(sys.executable).parent / name
+    found = str(exe) if exe.exists() else shutil.which(name)
+    if found is None:
+        pytest.skip(f"{name} is not installed (pip install -c constraints.txt '.[test]')")
+    return [found]
+
+
+def test_ruff_is_clean():
+    r = subprocess.run(_tool("ruff") + ["check", "--no-cache", "searchkit"], cwd=ROOT,
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+@pytest.mark.slow
+def test_mypy_is_clean():
+    r = subprocess.run(_tool("mypy") + ["--no-incremental"], cwd=ROOT, capture_output=True,
+                       text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
