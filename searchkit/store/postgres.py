@@ -375,8 +375,8 @@ def sql_filters(path=None, ext=None, modified_after=None, metadata=None,
     params: list[Any] = []
     globs = _as_list(path)
     if globs:
-        conds.append("(" + " OR ".join(["d.path LIKE %s ESCAPE '\\'"] * len(globs)) + ")")
-        params += [_glob_to_like(g) for g in globs]
+        conds.append("(" + " OR ".join(["d.path ~ %s"] * len(globs)) + ")")
+        params += [_glob_to_regex(g) for g in globs]
     exts = normalize_exts(ext) if ext else set()
     if exts:
         conds.append("(" + " OR ".join(["lower(d.path) LIKE %s ESCAPE '\\'"] * len(exts)) + ")")
@@ -395,10 +395,55 @@ def _escape_like(s: str) -> str:
     return s.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _glob_to_like(glob: str) -> str:
-    """``*`` and ``?`` of a path glob as LIKE's ``%`` and ``_``; a relative glob matches at
-    any depth (as ``fnmatch`` on the absolute path does with a leading ``*``)."""
-    if "[" in glob:
-        raise BadUsage(f"--path {glob!r}: [...] classes are not supported on a Postgres store")
-    out = "".join("%" if ch == "*" else "_" if ch == "?" else _escape_like(ch) for ch in glob)
-    return out if out.startswith(("/", "%")) else "%/" + out
+def _glob_to_regex(glob: str) -> str:
+    """A path glob as an anchored Postgres regular expression with the local store's
+    meaning (:func:`searchkit.filters.path_matches`, ``fnmatchcase``): ``*`` any characters
+    (``/`` included), ``?`` one, ``[...]`` / ``[!...]`` a class (an unclosed ``[`` is a
+    literal); a leading ``./`` is dropped; a relative glob matches the whole path or any
+    tail of it after a ``/``, an absolute one any tail (as the local ``*/GLOB`` try)."""
+    g = glob[2:] if glob.startswith("./") else glob
+    if g.startswith("/"):
+        return "^.*/" + _glob_body(g.lstrip("/"), glob) + "$"
+    return "^(.*/)?" + _glob_body(g, glob) + "$"
+
+
+def _glob_body(g: str, glob: str) -> str:
+    out, i, n = [], 0, len(g)
+    while i < n:
+        c = g[i]
+        i += 1
+        if c == "*":
+            out.append(".*")
+        elif c == "?":
+            out.append(".")
+        elif c == "[":
+            j = i + (i < n and g[i] == "!")
+            j += j < n and g[j] == "]"  # a "]" first is a member, as in fnmatch
+            while j < n and g[j] != "]":
+                j += 1
+            if j >= n:
+                out.append("\\[")
+            else:
+                out.append(_glob_class(g[i:j], glob))
+                i = j + 1
+        elif c.isalnum() or c == "_" or ord(c) > 127:
+            out.append(c)
+        else:
+            out.append("\\" + c)  # in an ARE, a backslash + non-alphanumeric is that character
+    return "".join(out)
+
+
+def _glob_class(stuff: str, glob: str) -> str:
+    """The inside of a glob's ``[...]`` as a regular expression's bracket expression."""
+    neg = stuff.startswith("!")
+    body = stuff[1:] if neg else stuff
+    k = 0
+    while k < len(body):  # fnmatch drops a reversed range; refuse it instead
+        if k + 2 < len(body) and body[k + 1] == "-":
+            if body[k] > body[k + 2]:
+                raise BadUsage(f"--path {glob!r}: the range {body[k:k + 3]} is reversed")
+            k += 3
+        else:
+            k += 1
+    escaped = "".join("\\" + ch if ch in "\\[]^" else ch for ch in body)
+    return "[" + ("^" if neg else "") + escaped + "]"
