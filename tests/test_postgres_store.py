@@ -189,6 +189,20 @@ def test_path_globs_mean_what_they_mean_locally(pg_url, tmp_path, monkeypatch):
         _glob_to_regex("[z-a]*")
 
 
+def test_symlinked_folder_matches_by_real_path(pg_url, tmp_path):
+    real = tmp_path / "real"
+    shutil.copytree(SAMPLE / "nature", real)
+    (tmp_path / "link").symlink_to(real, target_is_directory=True)
+    idx = Index.create(tmp_path / "idx", encoder="hashing-test", store=pg_url)
+    idx.add_paths([tmp_path / "link"])
+    with Index.open(store=pg_url) as pg:
+        for glob in (str(real / "*"), str(tmp_path / "link" / "*")):
+            a = idx.local.search("river water", k=5, method="dense", path=glob)
+            assert a, glob
+            assert_same_top(a, pg.search("river water", k=5, path=glob))
+    idx.close()
+
+
 def test_resync_loads_nothing_new_and_one_loader_at_a_time(pg_url, tmp_path):
     """Unchanged files are skipped in Postgres too (a second load copies nothing), and a
     second loader waits on the first (the advisory lock) instead of interleaving."""
