@@ -378,8 +378,10 @@ def pg1m_query(args) -> dict:
     out: dict = {"queries": len(q), "query_source": "SciFact queries, encoded by " + enc_id,
                  "loadavg_before": round(os.getloadavg()[0], 2), "nice": os.nice(0)}
     t = time.perf_counter()
-    ref = np.sort(q @ vecs.T, axis=1)[:, ::-1][:, :10]
-    out["numpy_exact_batch_s"] = round(time.perf_counter() - t, 2)
+    scores = q @ vecs.T
+    ref = -np.sort(np.partition(-scores, 9, axis=1)[:, :10], axis=1)  # top 10, descending
+    del scores
+    out["ground_truth_s"] = round(time.perf_counter() - t, 2)  # all queries, one matmul
     if args.exact_queries:
         _, out["numpy_exact"] = timed_queries(
             lambda qv: np.argpartition(-(vecs @ qv), 10)[:10], q[:args.exact_queries])

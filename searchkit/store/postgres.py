@@ -406,7 +406,7 @@ def _glob_to_regex(glob: str) -> str:
     (``/`` included), ``?`` one, ``[...]`` / ``[!...]`` a class (an unclosed ``[`` is a
     literal); a leading ``./`` is dropped; a relative glob matches the whole path or any
     tail of it after a ``/``, an absolute one any tail (as the local ``*/GLOB`` try)."""
-    g = glob[2:] if glob.startswith("./") else glob
+    g = glob.removeprefix("./")
     if g.startswith("/"):
         return "^.*/" + _glob_body(g.lstrip("/"), glob) + "$"
     return "^(.*/)?" + _glob_body(g, glob) + "$"
