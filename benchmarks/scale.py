@@ -272,6 +272,8 @@ class _Watch:
         self.srv, self.uri, self.every = srv, uri, every
         self.peak_mb = 0.0
         self.base_mb = _pss_mb(_pg_pids(srv))
+        self.cpu0 = self._cpu()
+        self.cpu = dict(self.cpu0)
         self._stop = threading.Event()
         self._t = threading.Thread(target=self._run, daemon=True)
 
@@ -283,12 +285,31 @@ class _Watch:
         with psycopg.connect(self.uri, autocommit=True) as c:
             while not self._stop.wait(1.0):
                 self.peak_mb = max(self.peak_mb, _pss_mb(_pg_pids(self.srv)))
+                self.cpu.update(self._cpu())
                 if time.perf_counter() - last >= self.every:
                     last = time.perf_counter()
                     row = c.execute("SELECT phase, tuples_done, tuples_total FROM "
                                     "pg_stat_progress_create_index").fetchone()
                     log(f"  {last - t0:.0f} s: {row}, server PSS peak {self.peak_mb:.0f} MB, "
                         f"load {os.getloadavg()[0]:.1f}")
+
+    def _cpu(self) -> dict[int, float]:
+        """CPU seconds (user + system) so far of each server process (the parallel
+        worker exits at the end: its last sample counts, so up to a second is missed)."""
+        import psutil
+
+        out = {}
+        for pid in _pg_pids(self.srv):
+            try:
+                t = psutil.Process(pid).cpu_times()
+                out[pid] = t.user + t.system
+            except psutil.NoSuchProcess:
+                pass
+        return out
+
+    @property
+    def cpu_s(self) -> float:
+        return sum(v - self.cpu0.get(pid, 0.0) for pid, v in self.cpu.items())
 
     def __enter__(self):
         self._t.start()
@@ -297,6 +318,21 @@ class _Watch:
     def __exit__(self, *exc):
         self._stop.set()
         self._t.join()
+        self.cpu.update(self._cpu())
+
+
+def _pg1m_copy(conn, vecs: np.ndarray, out: dict) -> None:
+    conn.execute("DROP TABLE IF EXISTS v")
+    conn.execute(f"CREATE TABLE v (id BIGINT PRIMARY KEY, embedding vector({vecs.shape[1]}))")
+    log(f"COPY {len(vecs)} vectors ...")
+    t = time.perf_counter()
+    with conn.cursor().copy("COPY v (id, embedding) FROM STDIN WITH (FORMAT BINARY)") as cp:
+        cp.set_types(["int8", "vector"])
+        for i, v in enumerate(vecs):
+            cp.write_row([i, v])
+    out["copy_s"] = round(time.perf_counter() - t, 1)
+    out["copy_rows_per_s"] = round(len(vecs) / out["copy_s"])
+    conn.execute("VACUUM ANALYZE v")
 
 
 def pg1m_build(args) -> dict:
@@ -306,17 +342,25 @@ def pg1m_build(args) -> dict:
 
     source = args.source or PG1M_SOURCE
     _, real, enc_id = sv.chunk_vectors(source)
-    vecs = np.concatenate([b for b, _ in sv.derive(real, args.n, mode=args.synth)])[:args.n]
-    vecs = np.ascontiguousarray(vecs, dtype=np.float32)
     work = Path(args.dir)
-    work.mkdir(parents=True, exist_ok=True)
-    np.save(work / "vectors.npy", vecs)
+    if args.reindex:  # the table of an earlier pg1m-build: only the index is built again
+        vecs = np.load(work / "vectors.npy", mmap_mode="r")
+    else:
+        vecs = np.concatenate([b for b, _ in sv.derive(real, args.n, mode=args.synth)])
+        vecs = np.ascontiguousarray(vecs[:args.n], dtype=np.float32)
+        work.mkdir(parents=True, exist_ok=True)
+        np.save(work / "vectors.npy", vecs)
     out: dict = {"source": str(source), "encoder": enc_id, "real_chunks": len(real),
                  "n": len(vecs), "dim": vecs.shape[1], "synth": args.synth, "seed": 0,
                  "cpus": os.cpu_count(), "loadavg_before": round(os.getloadavg()[0], 2),
                  "nice": os.nice(0), "maintenance_work_mem": args.mwm,
                  "max_parallel_maintenance_workers": args.workers}
     srv = pgserver.get_server(work / "pgdata", cleanup_mode="stop")
+    if args.reindex:  # as the first build ran: Postgres's default shared_buffers
+        with psycopg.connect(srv.get_uri(), autocommit=True) as conn:
+            conn.execute("ALTER SYSTEM RESET shared_buffers")
+        srv.cleanup()
+        srv = pgserver.get_server(work / "pgdata", cleanup_mode="stop")
     notices: list[str] = []
     try:
         with psycopg.connect(srv.get_uri(), autocommit=True) as conn:
@@ -325,20 +369,13 @@ def pg1m_build(args) -> dict:
             out["pgvector"] = conn.execute(
                 "SELECT extversion FROM pg_extension WHERE extname = 'vector'").fetchone()[0]
             out["postgres"] = conn.execute("SHOW server_version").fetchone()[0]
+            out["shared_buffers"] = conn.execute("SHOW shared_buffers").fetchone()[0]
             register_vector(conn)
-            conn.execute("DROP TABLE IF EXISTS v")
-            conn.execute(f"CREATE TABLE v (id BIGINT PRIMARY KEY, "
-                         f"embedding vector({vecs.shape[1]}))")
-            log(f"COPY {len(vecs)} vectors ...")
-            t = time.perf_counter()
-            with conn.cursor().copy("COPY v (id, embedding) FROM STDIN "
-                                    "WITH (FORMAT BINARY)") as cp:
-                cp.set_types(["int8", "vector"])
-                for i, v in enumerate(vecs):
-                    cp.write_row([i, v])
-            out["copy_s"] = round(time.perf_counter() - t, 1)
-            out["copy_rows_per_s"] = round(len(vecs) / out["copy_s"])
-            conn.execute("VACUUM ANALYZE v")
+            if args.reindex:
+                conn.execute("DROP INDEX IF EXISTS v_hnsw")
+                conn.execute("CHECKPOINT")
+            else:
+                _pg1m_copy(conn, vecs, out)
             out["table_mb"] = round(conn.execute(
                 "SELECT pg_total_relation_size('v')").fetchone()[0] / 2**20, 1)
             conn.execute(f"SET maintenance_work_mem = '{args.mwm}'")
@@ -352,6 +389,7 @@ def pg1m_build(args) -> dict:
             out["hnsw"] = {"m": 16, "ef_construction": 64}
             out["server_pss_before_build_mb"] = round(w.base_mb, 1)
             out["server_pss_peak_during_build_mb"] = round(w.peak_mb, 1)
+            out["server_cpu_s_during_build"] = round(w.cpu_s, 1)
             out["hnsw_index_mb"] = round(conn.execute(
                 "SELECT pg_relation_size('v_hnsw')").fetchone()[0] / 2**20, 1)
             out["build_notices"] = notices
@@ -448,6 +486,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--dir", type=Path, default=Path("/tmp/sk-pg1m"),
                     help="pg1m-*: the kept Postgres data folder and vectors")
     ap.add_argument("--mwm", default="5GB", help="pg1m-build: maintenance_work_mem")
+    ap.add_argument("--reindex", action="store_true",
+                    help="pg1m-build: keep the table of an earlier build, build the index again")
     ap.add_argument("--workers", type=int, default=1,
                     help="pg1m-build: max_parallel_maintenance_workers")
     ap.add_argument("--exact-queries", type=int, default=100,
@@ -469,7 +509,7 @@ def main(argv=None) -> dict:
     if args.part in ("pgvector", "all"):
         res["pgvector"] = pgvector_bench(args)
     if args.part == "pg1m-build":
-        res["build"] = pg1m_build(args)
+        res["rebuild_index" if args.reindex else "build"] = pg1m_build(args)
     if args.part == "pg1m-query":
         res[f"query_shared_buffers_{args.shared_buffers}"] = pg1m_query(args)
     res["loadavg_1m"] = round(os.getloadavg()[0], 2)
