@@ -149,6 +149,20 @@ def _timed(fn, qs) -> tuple[list, dict]:
                    "p95_ms": round(float(np.percentile(lat, 95)), 3)}
 
 
+def _ef_sweep(conn, search, efs, q, ref, vecs, timer=_timed) -> dict:
+    """p50/p95 and recall@10 of ``search`` over the queries at each ``hnsw.ef_search``."""
+    from ann_1m import recall_at_k
+
+    out = {}
+    for ef in efs:
+        conn.execute(f"SET hnsw.ef_search = {int(ef)}")
+        found, row = timer(search, q)
+        row["recall@10"] = round(recall_at_k(found, ref, vecs, q), 4)
+        out[f"ef{ef}"] = row
+        log(f"ef_search {ef}: {row}")
+    return out
+
+
 def pgvector_bench(args) -> dict:
     import pgserver
     import psycopg
@@ -211,12 +225,7 @@ def pgvector_bench(args) -> dict:
             exact, out["pg_exact_scan"] = _timed(search, q)
             out["pg_exact_scan"]["recall@10"] = round(recall_at_k(exact, ref, vecs, q), 4)
             conn.execute("SET enable_indexscan = on")
-            out["pg_hnsw"] = {}
-            for ef in args.ef:
-                conn.execute(f"SET hnsw.ef_search = {int(ef)}")
-                found, row = _timed(search, q)
-                row["recall@10"] = round(recall_at_k(found, ref, vecs, q), 4)
-                out["pg_hnsw"][f"ef{ef}"] = row
+            out["pg_hnsw"] = _ef_sweep(conn, search, args.ef, q, ref, vecs)
     finally:
         srv.cleanup()
         shutil.rmtree(folder, ignore_errors=True)
@@ -446,13 +455,8 @@ def pg1m_query(args) -> dict:
             for qv in q:
                 search(qv)
             out["warmup_pass_s"] = round(time.perf_counter() - t, 1)
-            out["pg_hnsw"] = {}
-            for ef in args.ef:
-                conn.execute(f"SET hnsw.ef_search = {int(ef)}")
-                found, row = timed_queries(search, q)
-                row["recall@10"] = round(recall_at_k(found, ref, vecs, q), 4)
-                out["pg_hnsw"][f"ef{ef}"] = row
-                log(f"ef_search {ef}: {row}")
+            out["pg_hnsw"] = _ef_sweep(conn, search, args.ef, q, ref, vecs,
+                                      timed_queries)
             n_ex = min(len(q), args.exact_queries)
             if n_ex:
                 conn.execute("SET enable_indexscan = off")
