@@ -147,7 +147,8 @@ def test_filters_are_sql_and_match_the_local_store(pg_url, tmp_path):
     load_index(local, pg_url)
     cases = [dict(ext="md"), dict(path="*nature*"), dict(path=["*finance*", "*.txt"]),
              dict(metadata={"team": "red"}), dict(metadata={"team": ["red", "blue"]}),
-             dict(modified_after="2000-01-01"), dict(ext=["pdf", "html"], path="*nature*")]
+             dict(modified_after="2000-01-01"), dict(ext=["pdf", "html"], path="*nature*"),
+             dict(path="./nature/[a-m]*"), dict(path=str(SAMPLE / "[!n]*" / "*"))]
     with Index.open(store=pg_url) as pg:
         for f in cases:
             a = local.search("river water", k=10, method="dense", **f)
@@ -159,6 +160,83 @@ def test_filters_are_sql_and_match_the_local_store(pg_url, tmp_path):
         assert pg.stats()["chunks"] == local.stats()["chunks"]
         with pytest.raises(Exception, match="unknown filter"):
             pg.search("river", colour="blue")
+    local.close()
+
+
+def test_path_globs_mean_what_they_mean_locally(pg_url, tmp_path, monkeypatch):
+    """Each glob, as the regular expression the store sends, run by the server itself,
+    against the local store's matcher (fnmatchcase with its tries) on the same paths."""
+    import psycopg
+
+    from searchkit.filters import path_matches
+    from searchkit.store.postgres import _glob_to_regex
+
+    monkeypatch.chdir(tmp_path)
+    paths = ["/data/notes/river.md", "/data/notes/River.MD", "/data/a[1].txt",
+             "/data/x/y/z.txt", "/srv/notes_2024/tide.txt", "/data/b-c.md",
+             "/data/has space/f.txt", "/data/100%_done.txt", "/data/é/ü.md", "/data/]x.md"]
+    globs = ["*.md", "notes/*", "/data/notes/*", "/notes/*", "./notes/r*", "*/[a-m]*.txt",
+             "[!r]*.md", "[R]iver.*", "a[[]1].txt", "a[1", "[]]x.md", "*[-]*", "?.txt",
+             "notes_*", "*/x/*", "data/*/z.txt", "has space/*", "100%_*", "*/[é]/*",
+             "river.md", "/data/*/*.md", "b[a-c-]c.md", "*[!a-z].txt"]
+    with psycopg.connect(pg_url) as c:
+        for g in globs:
+            rx = _glob_to_regex(g)
+            for p in paths:
+                on_server = c.execute("SELECT %s ~ %s", [p, rx]).fetchone()[0]
+                assert on_server == path_matches(p, [g]), (g, p, rx)
+    with pytest.raises(Exception, match="reversed"):
+        _glob_to_regex("[z-a]*")
+
+
+def test_symlinked_folder_matches_by_real_path(pg_url, tmp_path):
+    real = tmp_path / "real"
+    shutil.copytree(SAMPLE / "nature", real)
+    (tmp_path / "link").symlink_to(real, target_is_directory=True)
+    idx = Index.create(tmp_path / "idx", encoder="hashing-test", store=pg_url)
+    idx.add_paths([tmp_path / "link"])
+    with Index.open(store=pg_url) as pg:
+        for glob in (str(real / "*"), str(tmp_path / "link" / "*")):
+            a = idx.local.search("river water", k=5, method="dense", path=glob)
+            assert a, glob
+            assert_same_top(a, pg.search("river water", k=5, path=glob))
+    idx.close()
+
+
+def test_resync_loads_nothing_new_and_one_loader_at_a_time(pg_url, tmp_path):
+    """Unchanged files are skipped in Postgres too (a second load copies nothing), and a
+    second loader waits on the first (the advisory lock) instead of interleaving."""
+    import threading
+
+    import psycopg
+
+    local = Index.create(tmp_path / "idx", encoder="hashing-test")
+    local.add_paths([SAMPLE / "nature"])
+    first = load_index(local, pg_url)
+    assert first["documents_loaded"] > 0 and first["chunks_loaded"] > 0
+    again = load_index(local, pg_url)
+    assert again == {"documents_loaded": 0, "documents_deleted": 0, "documents_moved": 0,
+                     "chunks_loaded": 0}
+    local.add_paths([SAMPLE / "finance"])
+    done: dict = {}
+    with psycopg.connect(pg_url, autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(hashtext('searchkit-load'))")
+        t = threading.Thread(target=lambda: done.update(load_index(local, pg_url)))
+        t.start()
+        waiting = False
+        for _ in range(200):
+            waiting = bool(holder.execute(
+                "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND "
+                "wait_event = 'advisory' AND pid <> pg_backend_pid()").fetchone())
+            if waiting:
+                break
+            time.sleep(0.05)
+        assert waiting and not done
+        holder.execute("SELECT pg_advisory_unlock(hashtext('searchkit-load'))")
+        t.join(60)
+    assert done["documents_loaded"] == len(local.documents()) - first["documents_loaded"] > 0
+    with Index.open(store=pg_url) as pg:
+        assert pg.stats()["chunks"] == local.stats()["chunks"]
     local.close()
 
 

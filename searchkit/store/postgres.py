@@ -30,7 +30,7 @@ METHODS = ("dense", "fts", "hybrid")
 #: HNSW candidates per query (pgvector's ``hnsw.ef_search``, default 40).
 EF_SEARCH = 100
 _DOC_COLS = ("id", "path", "title", "format", "size", "mtime", "content_hash", "n_chars",
-             "indexed_at", "metadata", "unit")
+             "indexed_at", "metadata", "unit", "real_path")
 _CHUNK_COLS = ("id", "doc_id", "ord", "text", "text_hash", "start_char", "end_char",
                "start_line", "end_line", "page", "heading", "n_tokens")
 
@@ -79,6 +79,8 @@ def _schema(conn, dim: int) -> None:
         indexed_at DOUBLE PRECISION, metadata JSONB, unit TEXT)""")
     # what ``page`` counts (slide, cell ...); a store loaded before it had none
     conn.execute("ALTER TABLE sk_documents ADD COLUMN IF NOT EXISTS unit TEXT")
+    # where a file reached through a symlinked folder really is (--path matches it too)
+    conn.execute("ALTER TABLE sk_documents ADD COLUMN IF NOT EXISTS real_path TEXT")
     conn.execute(f"""CREATE TABLE IF NOT EXISTS sk_chunks (
         id BIGINT PRIMARY KEY, doc_id BIGINT NOT NULL REFERENCES sk_documents(id)
         ON DELETE CASCADE, ord INT NOT NULL, text TEXT NOT NULL, text_hash TEXT NOT NULL,
@@ -129,19 +131,21 @@ def _has_tables(conn) -> bool:
 
 def _mirror(conn, local, batch: int) -> dict:
     ours = {r["id"]: r for r in local.store.documents()}
-    theirs = {i: (h, t, p, m) for i, h, t, p, m in conn.execute(
-        "SELECT id, content_hash, indexed_at, path, mtime FROM sk_documents")}
-    stale = [i for i, (h, t, _, _) in theirs.items()
+    theirs = {i: (h, t, (p, m, r)) for i, h, t, p, m, r in conn.execute(
+        "SELECT id, content_hash, indexed_at, path, mtime, real_path FROM sk_documents")}
+    stale = [i for i, (h, t, _) in theirs.items()
              if i not in ours or (ours[i]["content_hash"], ours[i]["indexed_at"]) != (h, t)]
-    moved = [(ours[i]["path"], ours[i]["mtime"], i) for i, (_, _, p, m) in theirs.items()
-             if i in ours and i not in stale and (ours[i]["path"], ours[i]["mtime"]) != (p, m)]
+    # moved (or loaded before real_path was kept): same content, other place
+    where = {i: (d["path"], d["mtime"], d.get("real_path")) for i, d in ours.items()}
+    moved = [(*where[i], i) for i, (_, _, place) in theirs.items()
+             if i in ours and i not in stale and where[i] != place]
     if stale:
         conn.execute("DELETE FROM sk_documents WHERE id = ANY(%s)", [stale])
     if moved:  # paths are unique: park the moved rows first, then set their new paths
         conn.cursor().executemany("UPDATE sk_documents SET path = 'searchkit:moving:' || "
-                                  "id::text WHERE id = %s", [(i,) for _, _, i in moved])
-        conn.cursor().executemany("UPDATE sk_documents SET path = %s, mtime = %s "
-                                  "WHERE id = %s", moved)
+                                  "id::text WHERE id = %s", [(m[-1],) for m in moved])
+        conn.cursor().executemany("UPDATE sk_documents SET path = %s, mtime = %s, "
+                                  "real_path = %s WHERE id = %s", moved)
     new = sorted(set(ours) - (set(theirs) - set(stale)))
     with conn.cursor().copy(f"COPY sk_documents ({', '.join(_DOC_COLS)}) FROM STDIN") as cp:
         for i in new:
@@ -376,8 +380,9 @@ def sql_filters(path=None, ext=None, modified_after=None, metadata=None,
     params: list[Any] = []
     globs = string_list(path)
     if globs:
-        conds.append("(" + " OR ".join(["d.path LIKE %s ESCAPE '\\'"] * len(globs)) + ")")
-        params += [_glob_to_like(g) for g in globs]
+        conds.append("(" + " OR ".join(["d.path ~ %s OR d.real_path ~ %s"] * len(globs))
+                     + ")")
+        params += [rx for g in globs for rx in [_glob_to_regex(g)] * 2]
     exts = normalize_exts(ext) if ext else set()
     if exts:
         conds.append("(" + " OR ".join(["lower(d.path) LIKE %s ESCAPE '\\'"] * len(exts)) + ")")
@@ -396,10 +401,55 @@ def _escape_like(s: str) -> str:
     return s.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _glob_to_like(glob: str) -> str:
-    """``*`` and ``?`` of a path glob as LIKE's ``%`` and ``_``; a relative glob matches at
-    any depth (as ``fnmatch`` on the absolute path does with a leading ``*``)."""
-    if "[" in glob:
-        raise BadUsage(f"--path {glob!r}: [...] classes are not supported on a Postgres store")
-    out = "".join("%" if ch == "*" else "_" if ch == "?" else _escape_like(ch) for ch in glob)
-    return out if out.startswith(("/", "%")) else "%/" + out
+def _glob_to_regex(glob: str) -> str:
+    """A path glob as an anchored Postgres regular expression with the local store's
+    meaning (:func:`searchkit.filters.path_matches`, ``fnmatchcase``): ``*`` any characters
+    (``/`` included), ``?`` one, ``[...]`` / ``[!...]`` a class (an unclosed ``[`` is a
+    literal); a leading ``./`` is dropped; a relative glob matches the whole path or any
+    tail of it after a ``/``, an absolute one any tail (as the local ``*/GLOB`` try)."""
+    g = glob.removeprefix("./")
+    if g.startswith("/"):
+        return "^.*/" + _glob_body(g.lstrip("/"), glob) + "$"
+    return "^(.*/)?" + _glob_body(g, glob) + "$"
+
+
+def _glob_body(g: str, glob: str) -> str:
+    out, i, n = [], 0, len(g)
+    while i < n:
+        c = g[i]
+        i += 1
+        if c == "*":
+            out.append(".*")
+        elif c == "?":
+            out.append(".")
+        elif c == "[":
+            j = i + (i < n and g[i] == "!")
+            j += j < n and g[j] == "]"  # a "]" first is a member, as in fnmatch
+            while j < n and g[j] != "]":
+                j += 1
+            if j >= n:
+                out.append("\\[")
+            else:
+                out.append(_glob_class(g[i:j], glob))
+                i = j + 1
+        elif c.isalnum() or c == "_" or ord(c) > 127:
+            out.append(c)
+        else:
+            out.append("\\" + c)  # in an ARE, a backslash + non-alphanumeric is that character
+    return "".join(out)
+
+
+def _glob_class(stuff: str, glob: str) -> str:
+    """The inside of a glob's ``[...]`` as a regular expression's bracket expression."""
+    neg = stuff.startswith("!")
+    body = stuff[1:] if neg else stuff
+    k = 0
+    while k < len(body):  # fnmatch drops a reversed range; refuse it instead
+        if k + 2 < len(body) and body[k + 1] == "-":
+            if body[k] > body[k + 2]:
+                raise BadUsage(f"--path {glob!r}: the range {body[k:k + 3]} is reversed")
+            k += 3
+        else:
+            k += 1
+    escaped = "".join("\\" + ch if ch in "\\[]^" else ch for ch in body)
+    return "[" + ("^" if neg else "") + escaped + "]"
