@@ -12,7 +12,7 @@ from searchkit.ask import (DEFAULT_WEIGHTS, answer_type_match, answer_unit_match
                            is_statement, sentence_matches)
 from searchkit.highlight import split_sentences
 from searchkit.cli import cli
-from searchkit.cli_ask import EXIT_NO_ANSWER
+from searchkit.cli.ask import EXIT_NO_ANSWER
 
 from conftest import DATA, ROOT
 

@@ -179,7 +179,7 @@ def test_ask_spinner_only_on_a_terminal():
     import io
     import time
 
-    from searchkit.cli_ask import Spinner
+    from searchkit.cli.ask import Spinner
 
     class Tty(io.StringIO):
         def isatty(self):

@@ -6,7 +6,8 @@ import pytest
 from click.testing import CliRunner
 
 from searchkit import Index
-from searchkit.cli import _snippet, cli
+from searchkit.cli import cli
+from searchkit.cli.base import _snippet
 from searchkit.highlight import best_spans, lexical_overlap, split_sentences
 
 TEXT = ("Ball Python Care\n\nShe lives in a 120 x 60 cm vivarium. Humidity must stay between 60 "

@@ -91,7 +91,7 @@ def test_document_text_merges_overlap_and_keeps_lines():
 
 
 def test_text_report_names_the_runner_up_number_of_senses(sample_index, bank):
-    from searchkit.cli_senses import _runner_up
+    from searchkit.cli.senses import _runner_up
 
     assert _runner_up({1: 0.03, 2: 0.37, 3: 0.27, 4: 0.07}, 2) == (3, 0.27)
     assert _runner_up({1: 0.2, 2: 0.2}, 2) == (1, 0.2)  # ties: the fewer senses
@@ -102,7 +102,7 @@ def test_text_report_names_the_runner_up_number_of_senses(sample_index, bank):
     assert f"next clearest: {k} senses (gap {v:.2f}); --senses {k} shows that split" in r.output
     from dataclasses import replace
 
-    from searchkit.cli_senses import format_senses
+    from searchkit.cli.senses import format_senses
 
     one = format_senses(replace(bank, k=2, gaps={1: 0.3, 2: 0.4}))
     assert "next clearest: 1 sense (gap 0.30); --senses 1 keeps the uses together" in one

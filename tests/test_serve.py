@@ -249,7 +249,7 @@ def test_a_sync_elsewhere_is_seen_without_restart(corpus, index_dir, tmp_path):
 
 def test_watch_syncs_a_folder(tmp_path, hashing):
     from searchkit import Index
-    from searchkit.cli_serve import watch
+    from searchkit.cli.serve import watch
 
     folder = tmp_path / "notes"
     folder.mkdir()
@@ -303,7 +303,7 @@ def test_help_has_examples():
 
 
 def test_loopback_detection():
-    from searchkit.cli_serve import is_loopback
+    from searchkit.cli.serve import is_loopback
 
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
     assert is_loopback("127.0.0.2")

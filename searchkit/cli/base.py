@@ -1,4 +1,5 @@
-"""The ``search`` command: a thin skin over the Python API. Parse, call, format.
+"""The ``search`` group, the options commands share, and the core commands (index, query,
+stats): a thin skin over the Python API. Parse, call, format.
 
 Heavy modules (torch, faiss, the index) are imported inside commands so that ``--help`` is
 instant. Library errors become one ``Error: ...`` line: exit 1 for runtime errors, 2 for usage.
@@ -13,8 +14,8 @@ import textwrap
 
 import click
 
-from .display import no_color, terminal_safe
-from .errors import BadUsage, SearchkitError
+from ..display import no_color, terminal_safe
+from ..errors import BadUsage, SearchkitError
 
 EXIT_SKIPPED = 3
 #: 128 + SIGPIPE, what a shell reports for a process killed by a closed pipe
@@ -23,18 +24,18 @@ EXIT_BROKEN_PIPE = 141
 
 #: Commands defined in their own modules, imported only when used (or listed by --help).
 LAZY_COMMANDS = {
-    "eval": "searchkit.cli_eval:eval_cmd",
-    "compare": "searchkit.cli_eval:compare_cmd",
-    "ask": "searchkit.cli_ask:ask_cmd",
-    "senses": "searchkit.cli_senses:senses_cmd",
-    "embed": "searchkit.cli_embed:embed_cmd",
-    "tune": "searchkit.cli_embed:tune_cmd",
-    "formats": "searchkit.cli_formats:formats_cmd",
-    "check": "searchkit.cli_check:check_cmd",
-    "sources": "searchkit.cli_sources:sources_cmd",
-    "remove": "searchkit.cli_sources:remove_cmd",
-    "serve": "searchkit.cli_serve:serve_cmd",
-    "mcp": "searchkit.cli_serve:mcp_cmd",
+    "eval": "searchkit.cli.eval:eval_cmd",
+    "compare": "searchkit.cli.eval:compare_cmd",
+    "ask": "searchkit.cli.ask:ask_cmd",
+    "senses": "searchkit.cli.senses:senses_cmd",
+    "embed": "searchkit.cli.embed:embed_cmd",
+    "tune": "searchkit.cli.embed:tune_cmd",
+    "formats": "searchkit.cli.formats:formats_cmd",
+    "check": "searchkit.cli.check:check_cmd",
+    "sources": "searchkit.cli.sources:sources_cmd",
+    "remove": "searchkit.cli.sources:remove_cmd",
+    "serve": "searchkit.cli.serve:serve_cmd",
+    "mcp": "searchkit.cli.serve:mcp_cmd",
 }
 
 
@@ -167,7 +168,7 @@ def filter_kwargs(path_glob, ext, modified_after) -> dict:
 
 
 def index_path(index_dir):
-    from .config import default_index_path
+    from ..config import default_index_path
 
     return index_dir or str(default_index_path())
 
@@ -275,7 +276,7 @@ def index_cmd(paths, index_dir, include, exclude, encoder, chunk_size, overlap, 
       search index docs/ --store postgresql://localhost/search   # also load into Postgres
     """
     setup_logging(quiet or as_json)
-    from .api import index_paths
+    from ..api import index_paths
 
     bar = ProgressBar(disabled=quiet or as_json)
     try:
@@ -409,7 +410,7 @@ def query_cmd(text, index_dir, k, method, fuse, weights, rrf_k, chunks, diverse,
       search query "loan terms" --json | jq '.hits[0].citation'
       search query "loan terms" --store postgresql://localhost/search
     """
-    from .api import search
+    from ..api import search
 
     hits = search(text, index=index_path(index_dir), store=store, k=k, method=method,
                   group=not chunks,
@@ -476,7 +477,7 @@ def stats_cmd(index_dir, as_json):
       search stats
       search stats --index indexes/docs --json
     """
-    from .api import stats
+    from ..api import stats
 
     s = stats(index=index_path(index_dir))
     if as_json:
@@ -521,9 +522,3 @@ def main():  # console-script entry point
 
 if __name__ == "__main__":
     main()
-
-
-# The old private names of the shared helpers, for branches written against them; new code
-# uses the public names (tests/test_private_names.py flags the old ones).
-_index_path, _setup_logging, _filters = index_path, setup_logging, filter_kwargs
-_fusion, _ProgressBar = fusion_kwargs, ProgressBar

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from .cli import index_path, setup_logging, index_option
+from .base import index_path, setup_logging, index_option
 
 log = logging.getLogger("searchkit")
 
@@ -72,16 +72,16 @@ def serve_cmd(index_dir, host, port, token, watch_dir, rate_limit, quiet):
     try:
         import uvicorn
 
-        from .serve.app import create_app
+        from ..serve.app import create_app
     except ImportError as e:
         raise _missing(e.name or "fastapi") from None
     setup_logging(quiet)
     index = index_path(index_dir)
     if watch_dir:
-        from .index import index_exists
+        from ..index import index_exists
 
         if not index_exists(Path(index)):  # the first sync creates it, before serving
-            from .api import index_paths
+            from ..api import index_paths
 
             log.info("Indexing %s into %s ...", watch_dir, index)
             index_paths([watch_dir], index=index)
@@ -107,8 +107,8 @@ def watch(folder: str, index: str, stop: threading.Event) -> None:
     writer is retried at the next change."""
     from watchfiles import DefaultFilter, watch as watch_changes
 
-    from .api import index_paths
-    from .errors import SearchkitError
+    from ..api import index_paths
+    from ..errors import SearchkitError
 
     inside = Path(index).resolve()
 
@@ -149,7 +149,7 @@ def mcp_cmd(index_dir):
                                     "args": ["mcp", "--index", "/path/to/index"]}}}
     """
     try:
-        from .mcp_server import run_stdio
+        from ..mcp_server import run_stdio
     except ImportError as e:
         raise _missing(e.name or "mcp") from None
     setup_logging(quiet=True)  # stdout is the protocol; errors still reach stderr

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from .cli import index_path, index_option, json_option
+from .base import index_path, index_option, json_option
 
 
 @click.command("check")
@@ -35,7 +35,7 @@ def check_cmd(index_dir, repair, as_json):
       0  the index is sound (or --repair fixed every problem)
       1  problems remain (listed)
     """
-    from .api import check
+    from ..api import check
 
     rep = check(index=index_path(index_dir), repair=repair)
     if as_json:

@@ -7,7 +7,7 @@ import textwrap
 
 import click
 
-from .cli import index_path, index_option, json_option
+from .base import index_path, index_option, json_option
 
 
 class SensesType(click.ParamType):
@@ -58,7 +58,7 @@ def senses_cmd(word, index_dir, max_uses, n_senses, encoder, as_json, plot):
       search senses bank --senses 3 --plot bank.png
       search senses pitch --json
     """
-    from .api import senses
+    from ..api import senses
 
     result = senses(word, index=index_path(index_dir), max=max_uses, senses=n_senses,
                     encoder=encoder)

@@ -8,7 +8,7 @@ import textwrap
 
 import click
 
-from .cli import json_option
+from .base import json_option
 
 EXTRA_HINT = "pip install 'searchkit[formats]'"
 
@@ -29,7 +29,7 @@ def formats_cmd(as_json):
       search formats
       search formats --json
     """
-    from .readers import formats
+    from ..readers import formats
 
     info = formats()
     if as_json:

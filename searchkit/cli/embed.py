@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from .cli import setup_logging, json_option
+from .base import setup_logging, json_option
 
 
 def _preview(vec, n: int = 6) -> str:
@@ -54,7 +54,7 @@ def embed_cmd(texts, file, query, tokens, encoder, index_dir, as_json, npy):
       search embed --file sentences.txt --npy vectors.npy
       search embed "a bank of the river" --tokens --json
     """
-    from .embedding import embed, read_texts, resolve_encoder
+    from ..embedding import embed, read_texts, resolve_encoder
 
     if texts and file:
         raise click.UsageError("give TEXTS or --file, not both")
@@ -95,7 +95,7 @@ def embed_cmd(texts, file, query, tokens, encoder, index_dir, as_json, npy):
 def _tokens(enc, items, as_json, npy) -> None:
     import numpy as np
 
-    from .embedding import as_texts
+    from ..embedding import as_texts
 
     per = [enc.token_vectors(t) for t in as_texts(items)]
     if npy:
@@ -171,7 +171,7 @@ def tune_cmd(pairs, beir, split, out, base, epochs, max_steps, batch_size, lr, w
       search tune --pairs pairs.tsv --out mymodel
       search tune --beir DATASET_DIR --out scifact-tuned --lr 5e-5 --max-steps 100
     """
-    from .tuning import tune
+    from ..tuning import tune
 
     if (pairs is None) == (beir is None):
         raise click.UsageError("give --pairs PAIRS.tsv or --beir DIR")

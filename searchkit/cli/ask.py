@@ -9,8 +9,8 @@ from typing import Any
 
 import click
 
-from .cli import filter_kwargs, index_path, filter_options, format_hit, index_option, json_option
-from .display import terminal_safe
+from .base import filter_kwargs, index_path, filter_options, format_hit, index_option, json_option
+from ..display import terminal_safe
 
 #: Exit status when the corpus holds no answer (the evidence is below the threshold).
 EXIT_NO_ANSWER = 4
@@ -39,7 +39,7 @@ def ask_cmd(question, index_dir, path_glob, ext, modified_after, as_json):
 
     Exit status: 0 answered, 4 no answer found, 1 on errors, 2 on usage errors.
     """
-    from .api import ask
+    from ..api import ask
 
     with Spinner("Reading the best passages for an answer"):
         a = ask(question, index=index_path(index_dir),

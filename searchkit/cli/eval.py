@@ -7,9 +7,9 @@ import shutil
 
 import click
 
-from .cli import fusion_kwargs, index_path, ProgressBar, setup_logging, fusion_options, index_option, json_option
+from .base import fusion_kwargs, index_path, ProgressBar, setup_logging, fusion_options, index_option, json_option
 
-from .retrieval.methods import METHODS, installed_methods  # the registry: cheap to import
+from ..retrieval.methods import METHODS, installed_methods  # the registry: cheap to import
 
 
 def _methods(method: tuple[str, ...], all_: bool, default: tuple[str, ...] | None) -> list[str] | None:
@@ -63,7 +63,7 @@ def eval_cmd(dataset, method, all_, split, index_dir, encoder, chunk_size, overl
       search eval DATASET_DIR -m hybrid --rrf-k 10 --split train
       search eval DATASET_DIR -m dense,bm25 --json > scores.json
     """
-    from .api import evaluate_dataset
+    from ..api import evaluate_dataset
 
     setup_logging(quiet or as_json)
     bar = ProgressBar(disabled=quiet or as_json)
@@ -136,7 +136,7 @@ def compare_cmd(text, index_dir, method, k, fuse, weights, rrf_k, width, as_json
       search compare "where can I borrow money to buy a house"
       search compare "bank fees" -m dense,bm25 -k 3 --json
     """
-    from .api import compare
+    from ..api import compare
 
     results = compare(text, _methods(method, False, installed_methods()), index=index_path(index_dir),
                       k=k, **fusion_kwargs(fuse, weights, rrf_k))

@@ -7,7 +7,7 @@ import json
 
 import click
 
-from .cli import index_path, index_option, json_option
+from .base import index_path, index_option, json_option
 
 
 @click.command("sources")
@@ -22,7 +22,7 @@ def sources_cmd(index_dir, as_json):
       search sources
       search sources --index indexes/notes --json
     """
-    from .api import sources
+    from ..api import sources
 
     found = sources(index=index_path(index_dir))
     if as_json:
@@ -51,7 +51,7 @@ def remove_cmd(paths, index_dir, as_json):
       search remove ~/notes/old
       search remove sample_corpus --index indexes/sample
     """
-    from .api import remove
+    from ..api import remove
 
     n = remove(list(paths), index=index_path(index_dir))
     if as_json:
