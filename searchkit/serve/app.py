@@ -35,7 +35,7 @@ MAX_K = 100
 RATE_LIMIT = 600
 
 #: Encoder runs at once per server process (see :class:`~searchkit.serve.core.Service`).
-ENCODER_SLOTS = 2
+ENCODER_SLOTS = 1
 
 _METHODS = "^(dense|tfidf|bm25|glove|hybrid)$"
 
