@@ -447,3 +447,19 @@ def test_serve_with_workers_answers_as_in_process(index_dir, service):
     finally:
         proc.terminate()
         proc.wait(20)
+
+
+def test_docs_load_nothing_from_elsewhere(client):
+    from searchkit.serve.app import swagger_assets
+
+    if swagger_assets() is None:
+        pytest.skip("swagger-ui-py is not installed (the serve extra): /docs uses the CDN")
+    html = client.get("/docs").text
+    assert "SwaggerUIBundle" in html and "cdn." not in html
+    import re
+
+    srcs = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert srcs and all(u.startswith("/docs-assets/") for u in srcs), srcs
+    for u in srcs:
+        assert client.get(u).status_code == 200, u
+    assert client.get("/openapi.json").json()["paths"]["/api/search"]

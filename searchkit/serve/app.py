@@ -86,10 +86,14 @@ def create_app(index: str | Path | None = None, token: str | None = None,
     """
     svc = service or Service(index, encoder_slots=encoder_slots)
     limiter = RateLimiter(rate_limit) if rate_limit > 0 else None
+    swagger = swagger_assets()
     app = FastAPI(title="searchkit", version=__version__,
                   description="Search and ask an offline index of your documents. "
-                              "Read-only; see /docs for every endpoint.")
+                              "Read-only; see /docs for every endpoint.",
+                  docs_url=None if swagger else "/docs", redoc_url=None)
     app.state.service = svc
+    if swagger:  # FastAPI's own /docs loads Swagger UI from a CDN: blank offline
+        _local_docs(app, swagger)
 
     def guard(request: Request) -> None:
         if token:
@@ -185,6 +189,34 @@ def create_app(index: str | Path | None = None, token: str | None = None,
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
+
+
+def swagger_assets() -> Path | None:
+    """The folder of Swagger UI's files from the ``swagger-ui-py`` package (the serve
+    extra), found without importing it; None when it is not installed."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("swagger_ui")
+    for where in (spec.submodule_search_locations or []) if spec else []:
+        static = Path(where) / "static"
+        if (static / "swagger-ui-bundle.js").exists():
+            return static
+    return None
+
+
+def _local_docs(app: FastAPI, assets: Path) -> None:
+    """``/docs`` from Swagger UI's files served by the app (FastAPI's recipe for
+    self-hosting the docs' JavaScript and CSS), so it works without a network."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+
+    app.mount("/docs-assets", StaticFiles(directory=assets), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs():
+        return get_swagger_ui_html(openapi_url=app.openapi_url, title="searchkit API",
+                                   swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs-assets/swagger-ui.css",
+                                   swagger_favicon_url="/docs-assets/favicon-32x32.png")
 
 
 def app_from_env() -> FastAPI:
