@@ -463,3 +463,24 @@ def test_docs_load_nothing_from_elsewhere(client):
     for u in srcs:
         assert client.get(u).status_code == 200, u
     assert client.get("/openapi.json").json()["paths"]["/api/search"]
+
+
+def test_a_workers_encoder_threads_give_the_same_vectors(onnx_export, onnx_cache, monkeypatch):
+    """`--workers N` gives each worker's onnxruntime cores/N intra-op threads: its query and
+    sentence vectors are those of the in-process encoder on every core (within 1e-6)."""
+    import numpy as np
+
+    from searchkit.encoders.onnx import OnnxEncoder
+
+    onnx_export(True)  # the int8 model, exported once into the session's cache
+    monkeypatch.setenv("SEARCHKIT_CACHE", str(onnx_cache))
+    texts = ["Does vitamin D supplementation reduce fractures in elderly women?",
+             "river erosion", "The quokka habitat on Rottnest island is scrub. " * 12]
+    vecs = {}
+    for threads in ("1", "2"):
+        monkeypatch.setenv("SEARCHKIT_ONNX_THREADS", threads)
+        enc = OnnxEncoder(quantize=True)
+        assert enc.session.get_session_options().intra_op_num_threads == int(threads)
+        vecs[threads] = (enc.encode_queries(texts), enc.token_vectors(texts[0]).vectors)
+    np.testing.assert_allclose(vecs["1"][0], vecs["2"][0], atol=1e-6)
+    np.testing.assert_allclose(vecs["1"][1], vecs["2"][1], atol=1e-5)
