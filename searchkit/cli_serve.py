@@ -43,7 +43,8 @@ def is_loopback(host: str) -> bool:
               help="Keep the index synced with FOLDER while serving (changes are batched; "
                    "the index's one-writer lock still holds).")
 @click.option("--rate-limit", type=click.IntRange(min=0), default=600, show_default=True,
-              metavar="N", help="Requests per minute per client address; 0 for no limit.")
+              metavar="N", help="Requests per minute per client address (per worker process "
+                                "with --workers); 0 for no limit.")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               metavar="N", help="Worker processes, each with its own copy of the model and "
                                 "its share of the cores (Python runs one request's "

@@ -484,3 +484,9 @@ def test_a_workers_encoder_threads_give_the_same_vectors(onnx_export, onnx_cache
         vecs[threads] = (enc.encode_queries(texts), enc.token_vectors(texts[0]).vectors)
     np.testing.assert_allclose(vecs["1"][0], vecs["2"][0], atol=1e-6)
     np.testing.assert_allclose(vecs["1"][1], vecs["2"][1], atol=1e-5)
+
+
+def test_serve_with_workers_on_a_missing_index_is_one_line(tmp_path):
+    r = CliRunner().invoke(cli, ["serve", "--index", str(tmp_path / "none"), "--workers", "2"])
+    assert r.exit_code == 1
+    assert r.output.startswith("Error: no index at ") and r.output.count("\n") == 1
