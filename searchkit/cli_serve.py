@@ -125,9 +125,8 @@ def _worker_app(index: str, token: str | None, rate_limit: int, workers: int) ->
     os.environ[serve_app.ENV_RATE_LIMIT] = str(rate_limit)
     if token:
         os.environ[serve_app.ENV_TOKEN] = token
-    from .encoders.onnx import _cores
-
-    os.environ.setdefault("SEARCHKIT_ONNX_THREADS", str(max(1, _cores() // workers)))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    os.environ.setdefault("SEARCHKIT_ONNX_THREADS", str(max(1, (cores or 1) // workers)))
     return "searchkit.serve.app:app_from_env"
 
 

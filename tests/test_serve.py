@@ -339,7 +339,8 @@ def test_encoder_slots_cap_concurrent_runs_and_keep_results():
 
     enc, free = HashingEncoder(), HashingEncoder()
     running, peak, lock = [0], [0], threading.Lock()
-    plain = enc._embed
+    batch = "embed_batch" if hasattr(enc, "embed_batch") else "_embed"  # its new name, old
+    plain = getattr(enc, batch)
 
     def slow(texts):  # long enough for the threads' calls to overlap when allowed
         with lock:
@@ -352,7 +353,7 @@ def test_encoder_slots_cap_concurrent_runs_and_keep_results():
             with lock:
                 running[0] -= 1
 
-    enc._embed = slow
+    setattr(enc, batch, slow)
     texts = [f"question {i} about river erosion and sediment" for i in range(32)]
     want = free.encode_queries(texts)
     for slots in (2, 1):  # the second call swaps the cap, it does not stack a second

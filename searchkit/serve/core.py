@@ -34,7 +34,7 @@ class DocumentNotFound(SearchkitError):
 
 def bound_encoder(encoder, slots: threading.BoundedSemaphore) -> None:
     """Let ``encoder`` run at most as many model calls at once as ``slots`` allows (its
-    one abstract method and its token vectors, the two ways a read reaches the model).
+    one abstract batch method and its token vectors, the two ways a read reaches the model).
     Results are those of the plain encoder: callers only wait their turn. Encoders are
     shared per process (``get_encoder``), so a second call only swaps the cap; a thread
     already holding a slot (one guarded call inside another) does not wait for a second.
@@ -58,8 +58,9 @@ def bound_encoder(encoder, slots: threading.BoundedSemaphore) -> None:
                     held.slot = False
         return guarded
 
-    for name in ("_embed", "token_vectors"):
-        setattr(encoder, name, guard(getattr(encoder, name)))
+    for name in ("embed_batch", "_embed", "token_vectors"):  # the batch method's new name, old
+        if callable(getattr(encoder, name, None)):
+            setattr(encoder, name, guard(getattr(encoder, name)))
 
 
 class _PerThreadDB:
