@@ -8,6 +8,10 @@ Measures, in one run on one machine:
   * the server's RSS after 1,000 and after 10,000 requests (dense search, k=10, no
     highlights: the cheapest full path through encoder, FAISS, SQLite and JSON).
 
+The server runs ``search serve --workers N`` (``--workers``, default 2: one process per
+core, each with cores/N encoder threads); the in-process baseline runs its encoder with the
+same threads, and, for comparison, with every core.
+
 Targets (issue #15): HTTP p50 of search at one client <= in-process p50 + 3 ms; 16 clients
 without errors at >= 1.5x one client's throughput; RSS after 10,000 requests within 10% of
 RSS after 1,000. Prints JSON and writes benchmarks/results/serve_load.json.
@@ -50,9 +54,18 @@ def summary(lat: list[float], wall: float, errors: int) -> dict:
             "p95_ms": round(1000 * percentile(lat, 95), 2) if lat else None}
 
 
-def in_process(index: str, queries: list[str], n_search: int, n_ask: int) -> dict:
+def in_process(index: str, queries: list[str], n_search: int, n_ask: int,
+               threads: int | None = None) -> dict:
+    """Search and ask timed in this process; ``threads``: the encoder's intra-op threads
+    (None: the default, every core)."""
+    from searchkit.encoders import _cache
     from searchkit.serve.core import Service
 
+    _cache.clear()  # a fresh encoder, so its session takes ``threads``
+    if threads:
+        os.environ["SEARCHKIT_ONNX_THREADS"] = str(threads)
+    else:
+        os.environ.pop("SEARCHKIT_ONNX_THREADS", None)
     svc = Service(index)
     try:
         svc.search(queries[0], k=10, highlight=True)  # baselines built, caches warm
@@ -70,6 +83,7 @@ def in_process(index: str, queries: list[str], n_search: int, n_ask: int) -> dic
         return out
     finally:
         svc.close()
+        os.environ.pop("SEARCHKIT_ONNX_THREADS", None)
 
 
 def build_subset(dataset: str, index: str, n: int, encoder: str) -> dict:
@@ -95,10 +109,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(index: str, port: int) -> subprocess.Popen:
+def start_server(index: str, port: int, workers: int = 1,
+                 encoder_slots: int | None = None) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    if encoder_slots is not None:
+        env["SEARCHKIT_SERVE_ENCODER_SLOTS"] = str(encoder_slots)
     proc = subprocess.Popen([sys.executable, "-m", "searchkit", "serve", "--index", index,
-                             "--port", str(port), "--rate-limit", "0", "-q"],
+                             "--port", str(port), "--rate-limit", "0", "-q",
+                             "--workers", str(workers)],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
@@ -119,6 +137,7 @@ def load(port: int, paths: list[str], clients: int) -> dict:
     """``paths`` requested by ``clients`` threads, each on its own keep-alive connection."""
     lat: list[float] = []
     errors = [0]
+    why: dict[str, int] = {}  # what the failed requests got
     lock = threading.Lock()
     it = iter(paths)
 
@@ -135,9 +154,9 @@ def load(port: int, paths: list[str], clients: int) -> dict:
                 conn.request("GET", path)
                 r = conn.getresponse()
                 r.read()
-                ok = r.status == 200
-            except OSError:
-                ok = False
+                ok, reason = r.status == 200, f"HTTP {r.status}"
+            except (OSError, http.client.HTTPException) as e:
+                ok, reason = False, type(e).__name__
                 conn.close()
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
             if ok:
@@ -145,6 +164,7 @@ def load(port: int, paths: list[str], clients: int) -> dict:
             else:
                 with lock:
                     errors[0] += 1
+                    why[reason] = why.get(reason, 0) + 1
         conn.close()
         with lock:
             lat.extend(mine)
@@ -155,13 +175,18 @@ def load(port: int, paths: list[str], clients: int) -> dict:
         t.start()
     for t in threads:
         t.join()
-    return summary(lat, time.perf_counter() - t0, errors[0])
+    out = summary(lat, time.perf_counter() - t0, errors[0])
+    if why:
+        out["error_kinds"] = why
+    return out
 
 
 def rss(pid: int) -> int:
+    """Resident memory of the server: the process and its worker processes."""
     import psutil
 
-    return psutil.Process(pid).memory_info().rss
+    p = psutil.Process(pid)
+    return sum(q.memory_info().rss for q in [p, *p.children(recursive=True)])
 
 
 def main() -> None:
@@ -178,6 +203,11 @@ def main() -> None:
     ap.add_argument("--search", type=int, default=200, help="search requests per level")
     ap.add_argument("--ask", type=int, default=40, help="ask requests per level")
     ap.add_argument("--rss-requests", type=int, default=10_000)
+    ap.add_argument("--workers", type=int, default=2,
+                    help="search serve --workers (each gets cores/N encoder threads)")
+    ap.add_argument("--encoder-slots", type=int, default=None,
+                    help="encoder runs at once per worker (0: no cap; default: the "
+                         "server's own)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "serve_load.json"))
     args = ap.parse_args()
     queries = [json.loads(line)["text"] for line in open(args.queries)]
@@ -188,9 +218,15 @@ def main() -> None:
         build = build_subset(args.dataset, args.index, args.build, args.encoder)
     t_start = time.time()
     load_before = os.getloadavg()
-    base = in_process(args.index, queries, args.search, args.ask)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    threads = max(1, cores // args.workers)
+    # the baseline runs the encoder as each worker does (cores/N threads); with every core
+    # too, when that differs, so the figure of a plain `search query` is beside it
+    base = in_process(args.index, queries, args.search, args.ask, threads)
+    base_all_cores = (in_process(args.index, queries, args.search, args.ask)
+                      if threads != cores else None)
     port = free_port()
-    proc = start_server(args.index, port)
+    proc = start_server(args.index, port, args.workers, args.encoder_slots)
     try:
         # One client asks what the in-process run asked (paired, both cold: another
         # process); 4 and 16 clients get fresh questions, since ask keeps the sentence
@@ -228,7 +264,9 @@ def main() -> None:
         "documents": st["documents"], "chunks": st["chunks"],
         "built": build, "cores": os.cpu_count(), "load_average_before": [round(x, 2) for x in load_before],
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
-        "in_process": base, "http": http,
+        "workers": args.workers, "encoder_threads_per_worker": threads,
+        "encoder_slots": args.encoder_slots,
+        "in_process": base, "in_process_all_cores": base_all_cores, "http": http,
         "rss": {"phase": "dense search, k=10, no highlights, 16 clients",
                 "after_warm_up_mb": round(rss_start / 2**20, 1),
                 "after_1000_mb": round(rss_1k / 2**20, 1),
@@ -237,6 +275,8 @@ def main() -> None:
         "targets": {
             "http_overhead_p50_ms": round(s1["p50_ms"] - base["search"]["p50_ms"], 2),
             "http_overhead_met": s1["p50_ms"] <= base["search"]["p50_ms"] + 3,
+            "http_p50_minus_all_cores_p50_ms": round(
+                s1["p50_ms"] - base_all_cores["search"]["p50_ms"], 2) if base_all_cores else None,
             "throughput_16_over_1": round(s16["rps"] / s1["rps"], 2),
             "throughput_met": s16["errors"] == 0 and s16["rps"] >= 1.5 * s1["rps"],
             "rss_growth": round(rss_10k / rss_1k - 1, 4),

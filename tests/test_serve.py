@@ -329,3 +329,165 @@ def test_a_rebuild_elsewhere_is_followed(tmp_path, hashing):
         assert [h["path"] for h in hits] == ["two.txt"]
     finally:
         svc.close()
+
+
+def test_encoder_slots_cap_concurrent_runs_and_keep_results():
+    import numpy as np
+
+    from searchkit.encoders.hashing import HashingEncoder
+    from searchkit.serve.core import bound_encoder
+
+    enc, free = HashingEncoder(), HashingEncoder()
+    running, peak, lock = [0], [0], threading.Lock()
+    batch = "embed_batch" if hasattr(enc, "embed_batch") else "_embed"  # its new name, old
+    plain = getattr(enc, batch)
+
+    def slow(texts):  # long enough for the threads' calls to overlap when allowed
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        time.sleep(0.01)
+        try:
+            return plain(texts)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    setattr(enc, batch, slow)
+    texts = [f"question {i} about river erosion and sediment" for i in range(32)]
+    want = free.encode_queries(texts)
+    for slots in (2, 1):  # the second call swaps the cap, it does not stack a second
+        bound_encoder(enc, threading.BoundedSemaphore(slots))
+        peak[0] = 0
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            got = list(pool.map(lambda t: enc.encode_queries([t])[0], texts))
+        assert peak[0] == slots
+        np.testing.assert_allclose(np.stack(got), want, atol=1e-6)
+    assert enc.token_vectors("river erosion").tokens == free.token_vectors(
+        "river erosion").tokens
+
+
+def test_many_concurrent_requests_through_a_capped_app(index_dir, service):
+    queries = ["river erosion", "sourdough starter", "git branches", "interest rates",
+               "marathon training", "volcano", "sanitiser escaping", "lighthouse"] * 4
+    want = [service.search(q, k=5, group=True, highlight=True)["hits"] for q in queries]
+    app = create_app(index_dir, rate_limit=0, encoder_slots=1)
+    try:
+        with TestClient(app) as c:
+            with concurrent.futures.ThreadPoolExecutor(16) as pool:
+                got = list(pool.map(lambda q: c.get("/api/search", params={"q": q, "k": 5})
+                                    .json()["hits"], queries))
+    finally:
+        app.state.service.close()
+    assert got == want
+
+
+def test_app_from_env_is_what_workers_start(index_dir, service, monkeypatch):
+    from searchkit.serve import app as serve_app
+
+    monkeypatch.setenv(serve_app.ENV_INDEX, str(index_dir))
+    monkeypatch.setenv(serve_app.ENV_TOKEN, "s3cret")
+    monkeypatch.setenv(serve_app.ENV_RATE_LIMIT, "0")
+    app = serve_app.app_from_env()
+    try:
+        with TestClient(app) as c:
+            assert c.get("/api/stats").status_code == 401
+            r = c.get("/api/search", params={"q": "volcano", "k": 3},
+                      headers={"Authorization": "Bearer s3cret"})
+            assert r.json()["hits"] == service.search("volcano", k=3, group=True,
+                                                      highlight=True)["hits"]
+    finally:
+        app.state.service.close()
+
+
+def test_serve_with_workers_answers_as_in_process(index_dir, service):
+    """`search serve --workers 2`: two worker processes behind one port, each with its
+    own copy of the index, all answering as the in-process search does."""
+    import json
+    import os
+    import socket
+    import subprocess
+    import sys
+    import urllib.parse
+    import urllib.request
+
+    psutil = pytest.importorskip("psutil")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "PYTHONPATH": str(SAMPLE.parent)}
+    env.pop("SEARCHKIT_TOKEN", None)
+    proc = subprocess.Popen([sys.executable, "-m", "searchkit", "serve", "--index",
+                             str(index_dir), "--port", str(port), "--workers", "2", "-q"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+
+    def get(q: str) -> list:
+        with urllib.request.urlopen(f"{url}/api/search?q={urllib.parse.quote(q)}&k=5",
+                                    timeout=30) as r:
+            return json.loads(r.read())["hits"]
+
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, proc.stderr.read().decode()
+            try:
+                get("volcano")
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "search serve --workers 2 did not start"
+                time.sleep(0.3)
+        workers = [p for p in psutil.Process(proc.pid).children(recursive=True)
+                   if "spawn_main" in " ".join(p.cmdline())]
+        assert len(workers) == 2
+        queries = ["river erosion", "sourdough starter", "git branches", "volcano"] * 4
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            got = list(pool.map(get, queries))
+        assert got == [service.search(q, k=5, group=True, highlight=True)["hits"]
+                       for q in queries]
+    finally:
+        proc.terminate()
+        proc.wait(20)
+
+
+def test_docs_load_nothing_from_elsewhere(client):
+    from searchkit.serve.app import swagger_assets
+
+    if swagger_assets() is None:
+        pytest.skip("swagger-ui-py is not installed (the serve extra): /docs uses the CDN")
+    html = client.get("/docs").text
+    assert "SwaggerUIBundle" in html and "cdn." not in html
+    import re
+
+    srcs = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert srcs and all(u.startswith("/docs-assets/") for u in srcs), srcs
+    for u in srcs:
+        assert client.get(u).status_code == 200, u
+    assert client.get("/openapi.json").json()["paths"]["/api/search"]
+
+
+def test_a_workers_encoder_threads_give_the_same_vectors(onnx_export, onnx_cache, monkeypatch):
+    """`--workers N` gives each worker's onnxruntime cores/N intra-op threads: its query and
+    sentence vectors are those of the in-process encoder on every core (within 1e-6)."""
+    import numpy as np
+
+    from searchkit.encoders.onnx import OnnxEncoder
+
+    onnx_export(True)  # the int8 model, exported once into the session's cache
+    monkeypatch.setenv("SEARCHKIT_CACHE", str(onnx_cache))
+    texts = ["Does vitamin D supplementation reduce fractures in elderly women?",
+             "river erosion", "The quokka habitat on Rottnest island is scrub. " * 12]
+    vecs = {}
+    for threads in ("1", "2"):
+        monkeypatch.setenv("SEARCHKIT_ONNX_THREADS", threads)
+        enc = OnnxEncoder(quantize=True)
+        assert enc.session.get_session_options().intra_op_num_threads == int(threads)
+        vecs[threads] = (enc.encode_queries(texts), enc.token_vectors(texts[0]).vectors)
+    np.testing.assert_allclose(vecs["1"][0], vecs["2"][0], atol=1e-6)
+    np.testing.assert_allclose(vecs["1"][1], vecs["2"][1], atol=1e-5)
+
+
+def test_serve_with_workers_on_a_missing_index_is_one_line(tmp_path):
+    r = CliRunner().invoke(cli, ["serve", "--index", str(tmp_path / "none"), "--workers", "2"])
+    assert r.exit_code == 1
+    assert r.output.startswith("Error: no index at ") and r.output.count("\n") == 1

@@ -43,9 +43,14 @@ def is_loopback(host: str) -> bool:
               help="Keep the index synced with FOLDER while serving (changes are batched; "
                    "the index's one-writer lock still holds).")
 @click.option("--rate-limit", type=click.IntRange(min=0), default=600, show_default=True,
-              metavar="N", help="Requests per minute per client address; 0 for no limit.")
+              metavar="N", help="Requests per minute per client address (per worker process "
+                                "with --workers); 0 for no limit.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              metavar="N", help="Worker processes, each with its own copy of the model and "
+                                "its share of the cores (Python runs one request's "
+                                "ranking at a time per process; N processes rank N at once).")
 @click.option("-q", "--quiet", is_flag=True, help="No log lines on stderr.")
-def serve_cmd(index_dir, host, port, token, watch_dir, rate_limit, quiet):
+def serve_cmd(index_dir, host, port, token, watch_dir, rate_limit, workers, quiet):
     """Serve the index over HTTP: a web page at /, a JSON API under /api, docs at /docs.
 
     The index is opened once and shared by all requests; documents a sync commits (from
@@ -63,6 +68,7 @@ def serve_cmd(index_dir, host, port, token, watch_dir, rate_limit, quiet):
     Examples:
       search serve --index indexes/docs
       search serve --index indexes/docs --watch ~/notes
+      search serve --index indexes/docs --workers 2     # more requests at once
       SEARCHKIT_TOKEN=s3cret search serve --host 0.0.0.0 --port 8080
       curl 'http://127.0.0.1:8000/api/search?q=river+erosion&k=3'
     """
@@ -85,20 +91,43 @@ def serve_cmd(index_dir, host, port, token, watch_dir, rate_limit, quiet):
 
             log.info("Indexing %s into %s ...", watch_dir, index)
             index_paths([watch_dir], index=index)
-    app = create_app(index, token=token, rate_limit=rate_limit)
+    if workers == 1:
+        app = create_app(index, token=token, rate_limit=rate_limit)
+    else:
+        app = _worker_app(index, token, rate_limit, workers)
     stop = threading.Event()
-    if watch_dir:
+    if watch_dir:  # in this process only: one writer, however many workers read
         threading.Thread(target=watch, args=(watch_dir, index, stop), daemon=True,
                          name="searchkit-watch").start()
     shown = f"[{host}]" if ":" in host else host
-    log.info("Serving %s on http://%s:%d/ (API docs at /docs%s). Ctrl-C stops.",
-             index, shown, port, "; token required" if token else "")
+    log.info("Serving %s on http://%s:%d/ (API docs at /docs%s%s). Ctrl-C stops.",
+             index, shown, port, "; token required" if token else "",
+             f"; {workers} workers" if workers > 1 else "")
     try:
         uvicorn.run(app, host=host, port=port, log_level="warning" if quiet else "info",
-                    access_log=False, server_header=False)
+                    access_log=False, server_header=False, workers=workers,
+                    factory=workers > 1)
     finally:
         stop.set()
-        app.state.service.close()
+        if workers == 1:
+            app.state.service.close()
+
+
+def _worker_app(index: str, token: str | None, rate_limit: int, workers: int) -> str:
+    """The import string uvicorn starts ``workers`` processes from, with the settings in
+    their environment: the index (checked here, so a bad one is one error line, not N
+    tracebacks), the token, the rate limit, and each worker's share of the cores."""
+    from .index import Index
+    from .serve import app as serve_app
+
+    Index.open(index, readonly=True).close()
+    os.environ[serve_app.ENV_INDEX] = str(index)
+    os.environ[serve_app.ENV_RATE_LIMIT] = str(rate_limit)
+    if token:
+        os.environ[serve_app.ENV_TOKEN] = token
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    os.environ.setdefault("SEARCHKIT_ONNX_THREADS", str(max(1, (cores or 1) // workers)))
+    return "searchkit.serve.app:app_from_env"
 
 
 def watch(folder: str, index: str, stop: threading.Event) -> None:

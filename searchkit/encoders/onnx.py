@@ -59,6 +59,15 @@ def cache_home() -> Path:
     return Path(os.environ.get("SEARCHKIT_CACHE") or Path.home() / ".cache" / "searchkit")
 
 
+def _threads() -> int:
+    """Intra-op threads of a session: ``$SEARCHKIT_ONNX_THREADS`` when set (``search serve
+    --workers N`` gives each worker its share of the cores), else every core."""
+    try:
+        return max(1, int(os.environ["SEARCHKIT_ONNX_THREADS"]))
+    except (KeyError, ValueError):
+        return _cores()
+
+
 def _cores() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -183,7 +192,7 @@ class OnnxEncoder(Encoder):
         import onnxruntime as ort
 
         so = ort.SessionOptions()
-        so.intra_op_num_threads = _cores()
+        so.intra_op_num_threads = _threads()
         so.inter_op_num_threads = 1
         so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import hmac
+import os
 import threading
 import time
 from pathlib import Path
@@ -33,7 +34,17 @@ MAX_K = 100
 #: Requests per minute per client address (0: no limit).
 RATE_LIMIT = 600
 
+#: Encoder runs at once per server process (see :class:`~searchkit.serve.core.Service`).
+ENCODER_SLOTS = 1
+
 _METHODS = "^(dense|tfidf|bm25|glove|hybrid)$"
+
+#: How ``search serve --workers N`` hands its settings to each worker process (uvicorn
+#: starts workers by importing :func:`app_from_env`; they share no Python objects).
+ENV_INDEX = "SEARCHKIT_SERVE_INDEX"
+ENV_RATE_LIMIT = "SEARCHKIT_SERVE_RATE_LIMIT"
+ENV_ENCODER_SLOTS = "SEARCHKIT_SERVE_ENCODER_SLOTS"
+ENV_TOKEN = "SEARCHKIT_TOKEN"
 
 
 class RateLimiter:
@@ -62,20 +73,27 @@ class RateLimiter:
 
 
 def create_app(index: str | Path | None = None, token: str | None = None,
-               rate_limit: int = RATE_LIMIT, service: Service | None = None) -> FastAPI:
+               rate_limit: int = RATE_LIMIT, service: Service | None = None,
+               encoder_slots: int | None = ENCODER_SLOTS) -> FastAPI:
     """The app over the index at ``index`` (opened now, once, and shared by all requests).
 
     Args:
         token: when set, every ``/api`` request needs ``Authorization: Bearer <token>``.
         rate_limit: requests per minute per client address; 0 for none.
-        service: an already open :class:`Service` (then ``index`` is ignored).
+        service: an already open :class:`Service` (then ``index`` and ``encoder_slots``
+            are ignored).
+        encoder_slots: at most this many encoder runs at once (see :class:`Service`).
     """
-    svc = service or Service(index)
+    svc = service or Service(index, encoder_slots=encoder_slots)
     limiter = RateLimiter(rate_limit) if rate_limit > 0 else None
+    swagger = swagger_assets()
     app = FastAPI(title="searchkit", version=__version__,
                   description="Search and ask an offline index of your documents. "
-                              "Read-only; see /docs for every endpoint.")
+                              "Read-only; see /docs for every endpoint.",
+                  docs_url=None if swagger else "/docs", redoc_url=None)
     app.state.service = svc
+    if swagger:  # FastAPI's own /docs loads Swagger UI from a CDN: blank offline
+        _local_docs(app, swagger)
 
     def guard(request: Request) -> None:
         if token:
@@ -171,6 +189,43 @@ def create_app(index: str | Path | None = None, token: str | None = None,
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
+
+
+def swagger_assets() -> Path | None:
+    """The folder of Swagger UI's files from the ``swagger-ui-py`` package (the serve
+    extra), found without importing it; None when it is not installed."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("swagger_ui")
+    for where in (spec.submodule_search_locations or []) if spec else []:
+        static = Path(where) / "static"
+        if (static / "swagger-ui-bundle.js").exists():
+            return static
+    return None
+
+
+def _local_docs(app: FastAPI, assets: Path) -> None:
+    """``/docs`` from Swagger UI's files served by the app (FastAPI's recipe for
+    self-hosting the docs' JavaScript and CSS), so it works without a network."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+
+    app.mount("/docs-assets", StaticFiles(directory=assets), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs():
+        return get_swagger_ui_html(openapi_url=app.openapi_url, title="searchkit API",
+                                   swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs-assets/swagger-ui.css",
+                                   swagger_favicon_url="/docs-assets/favicon-32x32.png")
+
+
+def app_from_env() -> FastAPI:
+    """The app of one worker process, configured by the environment ``search serve``
+    sets (``uvicorn.run("searchkit.serve.app:app_from_env", factory=True, workers=N)``)."""
+    slots = os.environ.get(ENV_ENCODER_SLOTS)
+    return create_app(os.environ[ENV_INDEX], token=os.environ.get(ENV_TOKEN) or None,
+                      rate_limit=int(os.environ.get(ENV_RATE_LIMIT, RATE_LIMIT)),
+                      encoder_slots=int(slots) if slots else ENCODER_SLOTS)
 
 
 #: The page runs only its own script: no inline code, nothing from elsewhere.

@@ -32,6 +32,37 @@ class DocumentNotFound(SearchkitError):
     """No document (or chunk of it) with that id."""
 
 
+def bound_encoder(encoder, slots: threading.BoundedSemaphore) -> None:
+    """Let ``encoder`` run at most as many model calls at once as ``slots`` allows (its
+    one abstract batch method and its token vectors, the two ways a read reaches the model).
+    Results are those of the plain encoder: callers only wait their turn. Encoders are
+    shared per process (``get_encoder``), so a second call only swaps the cap; a thread
+    already holding a slot (one guarded call inside another) does not wait for a second.
+    """
+    state = vars(encoder).get("_searchkit_slots")
+    if state is not None:
+        state["slots"] = slots
+        return
+    state = encoder._searchkit_slots = {"slots": slots}
+    held = threading.local()
+
+    def guard(call):
+        def guarded(*args, **kwargs):
+            if getattr(held, "slot", False):
+                return call(*args, **kwargs)
+            with state["slots"]:
+                held.slot = True
+                try:
+                    return call(*args, **kwargs)
+                finally:
+                    held.slot = False
+        return guarded
+
+    for name in ("embed_batch", "_embed", "token_vectors"):  # the batch method's new name, old
+        if callable(getattr(encoder, name, None)):
+            setattr(encoder, name, guard(getattr(encoder, name)))
+
+
 class _PerThreadDB:
     """``MetaStore.db`` with one read-only connection per thread."""
 
@@ -74,11 +105,17 @@ class Service:
     Args:
         index: the index directory.
         warm: load the encoder and vectors now, so the first request is not slow.
+        encoder_slots: at most this many encoder runs at once (None: no cap). Each
+            concurrent onnxruntime run keeps its own memory arena, so 16 concurrent
+            requests grow the process by gigabytes; a cap of about the cores keeps the
+            memory flat, and costs no throughput once the cores are busy.
     """
 
-    def __init__(self, index: str | Path | None = None, warm: bool = True):
+    def __init__(self, index: str | Path | None = None, warm: bool = True,
+                 encoder_slots: int | None = None):
         self._path = index
         self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(encoder_slots) if encoder_slots else None
         self._open()
         self._retired: list = []
         self.name = self._idx.path.name
@@ -94,6 +131,8 @@ class Service:
         idx.store.close()
         idx.store.db = _PerThreadDB(idx.store.path)
         self._inode = _inode(idx.store.path)
+        if self._slots is not None:
+            bound_encoder(idx.encoder, self._slots)
         self._idx = idx
 
     @property
