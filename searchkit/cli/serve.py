@@ -117,8 +117,8 @@ def _worker_app(index: str, token: str | None, rate_limit: int, workers: int) ->
     """The import string uvicorn starts ``workers`` processes from, with the settings in
     their environment: the index (checked here, so a bad one is one error line, not N
     tracebacks), the token, the rate limit, and each worker's share of the cores."""
-    from .index import Index
-    from .serve import app as serve_app
+    from ..index import Index
+    from ..serve import app as serve_app
 
     Index.open(index, readonly=True).close()
     os.environ[serve_app.ENV_INDEX] = str(index)

@@ -91,11 +91,18 @@ class Encoder(ABC):
         """One query's vector; the last few are remembered, since one search asks for the
         same query's vector more than once (retrieval, then highlights)."""
         memo = self.__dict__.setdefault("_query_memo", {})
-        if text not in memo:
-            if len(memo) >= 32:
-                memo.pop(next(iter(memo)))
-            memo[text] = self.encode_queries([text])[0]
-        return memo[text].copy()
+        vec = memo.get(text)
+        if vec is None:
+            vec = self.encode_queries([text])[0]
+            # threads share the memo (search serve): evict without assuming the dict
+            # stays as it was between two calls
+            while len(memo) >= 32:
+                try:
+                    memo.pop(next(iter(memo)), None)
+                except (StopIteration, RuntimeError):
+                    break
+            memo[text] = vec
+        return vec.copy()
 
     def _batched(self, texts, batch_size, progress) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
