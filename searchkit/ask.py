@@ -97,7 +97,7 @@ class Weights(Terms):
 #: questions, minilm-int8 vectors): the threshold by :func:`calibrate_threshold_utility`
 #: (right answers minus wrong ones), ``cover`` among 0-2 by the same utility, smallest on a
 #: tie. Held out: the odd lines (benchmarks/RESULTS_qa.md, "Fresh questions"). ``pooled``
-#: (1.0 among 0-1.5, by sentence@1) and ``evidence.pooled`` (0.25 among 0-1, by the same
+#: (1.0 among 0, 0.25, 0.5, 1.0, by sentence@1) and ``evidence.pooled`` (0.25 among 0-1, by the same
 #: utility, threshold re-calibrated with it) were chosen on the same calibration halves
 #: (benchmarks/RESULTS_qa.md, "In-context sentence vectors").
 DEFAULT_WEIGHTS = Weights(
@@ -463,11 +463,13 @@ def choose(c: Candidates, w: Weights = DEFAULT_WEIGHTS) -> Answer:
     supporting = _supporting(c, scores, confs >= w.threshold, hit.doc_id)
     if conf < w.threshold:
         s = c.sentences[best]
-        # relevance on query's 0-1 scale: the fused score over the best one (first in both
-        # rankings), or the cosine when ranking is dense only
-        best_fused = 2 / (RRF_K + 1) if HYBRID else 1.0
-        closest = dataclasses.replace(hit, highlights=[(s.start, s.end)],
-                                      relevance=round(min(max(hit.score / best_fused, 0.0), 1.0), 4))
+        from .query import relevance
+        from .retrieval.hybrid import Fusion
+
+        # relevance on search query's 0-1 scale, for ask's own fusion (dense + bm25, RRF_K)
+        rel = (relevance(hit.score, "hybrid", Fusion(("dense", "bm25"), k=RRF_K))
+               if HYBRID else relevance(hit.score, "dense"))
+        closest = dataclasses.replace(hit, highlights=[(s.start, s.end)], relevance=rel)
         return Answer(c.question, False, round(conf, 4), w.threshold, supporting=supporting,
                       closest=closest)
     a, b = _merge(c, scores, best, w.merge_margin)
