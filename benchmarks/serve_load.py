@@ -8,8 +8,8 @@ Measures, in one run on one machine:
   * the server's RSS after 1,000 and after 10,000 requests (dense search, k=10, no
     highlights: the cheapest full path through encoder, FAISS, SQLite and JSON).
 
-The server runs ``search serve --workers N`` (``--workers``, default 2: one process per
-core, each with cores/N encoder threads); the in-process baseline runs its encoder with the
+The server runs ``search serve --workers N`` (``--workers``, default ``auto`` as the
+command's own default: one process per core up to 4, each with cores/N encoder threads); the in-process baseline runs its encoder with the
 same threads, and, for comparison, with every core.
 
 Targets (issue #15): HTTP p50 of search at one client <= in-process p50 + 3 ms; 16 clients
@@ -203,8 +203,9 @@ def main() -> None:
     ap.add_argument("--search", type=int, default=200, help="search requests per level")
     ap.add_argument("--ask", type=int, default=40, help="ask requests per level")
     ap.add_argument("--rss-requests", type=int, default=10_000)
-    ap.add_argument("--workers", type=int, default=2,
-                    help="search serve --workers (each gets cores/N encoder threads)")
+    ap.add_argument("--workers", default="auto",
+                    help="search serve --workers: N or auto, the command's default "
+                         "(each worker gets cores/N encoder threads)")
     ap.add_argument("--encoder-slots", type=int, default=None,
                     help="encoder runs at once per worker (0: no cap; default: the "
                          "server's own)")
@@ -219,6 +220,9 @@ def main() -> None:
     t_start = time.time()
     load_before = os.getloadavg()
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    from searchkit.cli.serve import worker_count
+
+    args.workers = worker_count(str(args.workers))
     threads = max(1, cores // args.workers)
     # the baseline runs the encoder as each worker does (cores/N threads); with every core
     # too, when that differs, so the figure of a plain `search query` is beside it

@@ -491,3 +491,21 @@ def test_serve_with_workers_on_a_missing_index_is_one_line(tmp_path):
     r = CliRunner().invoke(cli, ["serve", "--index", str(tmp_path / "none"), "--workers", "2"])
     assert r.exit_code == 1
     assert r.output.startswith("Error: no index at ") and r.output.count("\n") == 1
+
+
+def test_workers_default_to_one_per_core_up_to_a_cap():
+    from searchkit.cli.serve import MAX_AUTO_WORKERS, worker_count
+
+    assert worker_count("auto", cores=1) == 1
+    assert worker_count("auto", cores=2) == 2
+    assert worker_count("AUTO", cores=64) == MAX_AUTO_WORKERS
+    assert worker_count("3", cores=2) == 3
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "two"])
+def test_serve_with_a_bad_worker_count_is_a_usage_error(tmp_path, value):
+    r = CliRunner().invoke(cli, ["serve", "--index", str(tmp_path), "--workers", value])
+    assert r.exit_code == 2
+    assert r.output.strip().splitlines()[-1] == (
+        f"Error: Invalid value for '--workers': {value!r} is neither a positive number "
+        "nor 'auto'")

@@ -20,6 +20,31 @@ def _missing(extra_pkg: str) -> click.ClickException:
         f"{extra_pkg} is not installed; install the serve extra: pip install 'searchkit[serve]'")
 
 
+#: ``--workers auto`` starts one worker per core up to this many: each holds its own model
+#: and index caches, so more would cost memory for little gain on a small machine.
+MAX_AUTO_WORKERS = 4
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+        os.cpu_count() or 1)
+
+
+def worker_count(value: str, cores: int | None = None) -> int:
+    """``--workers``: a positive number, or ``auto`` (one per core, at most
+    :data:`MAX_AUTO_WORKERS`)."""
+    if value.strip().lower() == "auto":
+        return max(1, min(cores or _cores(), MAX_AUTO_WORKERS))
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise click.BadParameter(f"{value!r} is neither a positive number nor 'auto'",
+                                 param_hint="'--workers'")
+    return n
+
+
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -45,10 +70,10 @@ def is_loopback(host: str) -> bool:
 @click.option("--rate-limit", type=click.IntRange(min=0), default=600, show_default=True,
               metavar="N", help="Requests per minute per client address (per worker process "
                                 "with --workers); 0 for no limit.")
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
-              metavar="N", help="Worker processes, each with its own copy of the model and "
-                                "its share of the cores (Python runs one request's "
-                                "ranking at a time per process; N processes rank N at once).")
+@click.option("--workers", default="auto", show_default=True, metavar="N|auto",
+              help="Worker processes, each with its own copy of the model and its share of "
+                   "the cores (Python ranks one request at a time per process; N processes "
+                   f"rank N at once). auto: one per core, at most {MAX_AUTO_WORKERS}.")
 @click.option("-q", "--quiet", is_flag=True, help="No log lines on stderr.")
 def serve_cmd(index_dir, host, port, token, watch_dir, rate_limit, workers, quiet):
     """Serve the index over HTTP: a web page at /, a JSON API under /api, docs at /docs.
@@ -68,7 +93,7 @@ def serve_cmd(index_dir, host, port, token, watch_dir, rate_limit, workers, quie
     Examples:
       search serve --index indexes/docs
       search serve --index indexes/docs --watch ~/notes
-      search serve --index indexes/docs --workers 2     # more requests at once
+      search serve --index indexes/docs --workers 1     # one process: least memory
       SEARCHKIT_TOKEN=s3cret search serve --host 0.0.0.0 --port 8080
       curl 'http://127.0.0.1:8000/api/search?q=river+erosion&k=3'
     """
@@ -81,6 +106,7 @@ def serve_cmd(index_dir, host, port, token, watch_dir, rate_limit, workers, quie
         from ..serve.app import create_app
     except ImportError as e:
         raise _missing(e.name or "fastapi") from None
+    workers = worker_count(str(workers))
     setup_logging(quiet)
     index = index_path(index_dir)
     if watch_dir:
@@ -125,8 +151,7 @@ def _worker_app(index: str, token: str | None, rate_limit: int, workers: int) ->
     os.environ[serve_app.ENV_RATE_LIMIT] = str(rate_limit)
     if token:
         os.environ[serve_app.ENV_TOKEN] = token
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    os.environ.setdefault("SEARCHKIT_ONNX_THREADS", str(max(1, (cores or 1) // workers)))
+    os.environ.setdefault("SEARCHKIT_ONNX_THREADS", str(max(1, _cores() // workers)))
     return "searchkit.serve.app:app_from_env"
 
 
