@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from .config import ChunkSettings
@@ -33,6 +34,12 @@ def _token_offsets(text: str, tokenizer) -> list[tuple[int, int]]:
     return [(a, b) for a, b in enc.offsets if b > a]
 
 
+def _is_space(c: str) -> bool:
+    """Whitespace as BERT's tokenizer sees it (Python's ``isspace`` also counts the control
+    characters ``\x1c``-``\x1f``, which the tokenizer drops instead)."""
+    return c in " \t\n\r" or unicodedata.category(c) == "Zs"
+
+
 def _boundary_scores(text: str, offs: list[tuple[int, int]]) -> list[int]:
     """Score of cutting *before* token i: 3 paragraph, 2 sentence/line, 1 word, 0 inside a word."""
     para = {m.end() for m in _PARA.finditer(text)}
@@ -41,9 +48,11 @@ def _boundary_scores(text: str, offs: list[tuple[int, int]]) -> list[int]:
     scores[0] = scores[len(offs)] = 3
     for i in range(1, len(offs)):
         start, prev_end = offs[i][0], offs[i - 1][1]
-        if start == prev_end:
-            continue  # inside a word (subword piece or glued punctuation)
         gap = text[prev_end:start]
+        if start == prev_end or not any(map(_is_space, gap)):
+            # inside a word: a subword piece, glued punctuation, or characters the
+            # tokenizer drops (control characters: "0\x1fErosion" is read as one word)
+            continue
         if start in para or "\n\n" in gap.replace("\r", "") or _PARA.search(gap):
             scores[i] = 3
         elif start in sent or "\n" in gap:

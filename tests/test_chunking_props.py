@@ -98,3 +98,11 @@ def test_line_of_matches_splitlines_on_newlines(text):
     assume("\r" not in text)
     for i in range(len(text) + 1):
         assert line_of(text, i) == text[:i].count("\n") + 1
+
+
+@pytest.mark.parametrize("text", ["übermäßig 0\x1fErosion ", "naïve 0\x1fErosion river 3\x00DY"])
+def test_characters_the_tokenizer_drops_do_not_split_a_word(tokenizer, text):
+    # hypothesis found it: "0\x1fErosion" is one word to the tokenizer (it drops \x1f), so a
+    # cut before "Erosion" is a cut inside a word and the chunk must be counted as re-read
+    for s in chunk_text(text, tokenizer, ChunkSettings(max_tokens=8, overlap=0)):
+        assert s.n_tokens == len(tokenizer.encode(text[s.start:s.end]).ids) <= 8
