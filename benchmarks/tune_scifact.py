@@ -88,6 +88,8 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=5e-5)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--keep", metavar="NAME", help="save the tuned model as NAME")
+    ap.add_argument("--hard-negatives", action="store_true",
+                    help="tune with one BM25-mined hard negative per pair (search tune's flag)")
     args = ap.parse_args()
     if not args.keep:
         os.environ["SEARCHKIT_HOME"] = tempfile.mkdtemp(prefix="tune-bench-")
@@ -123,8 +125,8 @@ def main() -> None:
 
     res = tune(beir=args.dataset, split="train", out=args.keep or "scifact-tuned",
                epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-               force=bool(args.keep), progress=progress)
-    out["tuning"] = {"pairs": res.pairs, "steps": res.steps, "epochs": res.epochs,
+               force=bool(args.keep), progress=progress, hard_negatives=args.hard_negatives)
+    out["tuning"] = {"pairs": res.pairs, "hard_negatives": args.hard_negatives, "steps": res.steps, "epochs": res.epochs,
                      "batch_size": res.batch_size, "lr": res.lr, "warmup_steps": res.warmup_steps,
                      "first_loss": res.first_loss, "final_loss": res.final_loss,
                      "minutes": round(res.seconds / 60, 1), "encoder_id": res.encoder_id,

@@ -122,35 +122,64 @@ def beir_pairs(directory: str | Path, split: str = "train") -> list[tuple[str, s
     return pairs
 
 
-def batches(pairs: Sequence[tuple[str, str]], batch_size: int,
-            seed: int = 0) -> list[list[tuple[str, str]]]:
+def batches(pairs: Sequence[tuple[str, ...]], batch_size: int,
+            seed: int = 0) -> list[list[tuple[str, ...]]]:
     """Shuffled batches in which no query and no passage appears twice: a duplicate would be
     a false in-batch negative for MultipleNegativesRankingLoss. Each pair goes to the first
     batch with room and no clash; a lone pair left at the end joins a batch it does not
     clash with (one over size), or is dropped if there is none (it would have no negatives).
+    Items may be triplets ``(query, passage, hard negative)``: the negative is a passage of
+    the batch too, so it clashes the same way.
     """
     order = list(pairs)
     random.Random(seed).shuffle(order)
-    out: list[list[tuple[str, str]]] = []
+    out: list[list[tuple[str, ...]]] = []
     seen: list[set[str]] = []
-    for q, p in order:
+    for item in order:
         for b, s in zip(out, seen):
-            if len(b) < batch_size and q not in s and p not in s:
-                b.append((q, p))
-                s.update((q, p))
+            if len(b) < batch_size and s.isdisjoint(item):
+                b.append(item)
+                s.update(item)
                 break
         else:
-            out.append([(q, p)])
-            seen.append({q, p})
+            out.append([item])
+            seen.append(set(item))
     for i in [i for i, b in enumerate(out) if len(b) == 1][::-1]:
-        (q, p), = out.pop(i)
+        (item,) = out.pop(i)
         seen.pop(i)
         for b, s in zip(out, seen):
-            if q not in s and p not in s:
-                b.append((q, p))
-                s.update((q, p))
+            if s.isdisjoint(item):
+                b.append(item)
+                s.update(item)
                 break
     return out
+
+
+#: Hard negatives are drawn from this many of BM25's best passages for the query that are
+#: not among its positives (the very best are often relevant but unjudged).
+NEGATIVE_DEPTH = 10
+
+
+def mine_negatives(pairs: Sequence[tuple[str, str]], pool: Sequence[str] | None = None,
+                   seed: int = 0, depth: int = NEGATIVE_DEPTH) -> list[tuple[str, str, str]]:
+    """``(query, passage, hard negative)`` for each pair: a passage BM25 ranks among the
+    query's best ``depth`` that is none of the query's positives, drawn at random (seeded).
+    ``pool`` is where negatives come from (a BEIR corpus), else the pairs' own passages. A
+    pair whose query finds no such passage is left out."""
+    from .retrieval import get_retriever
+
+    passages = list(dict.fromkeys(pool if pool is not None else (p for _, p in pairs)))
+    positives: dict[str, set[str]] = {}
+    for q, p in pairs:
+        positives.setdefault(q, set()).add(p)
+    bm25 = get_retriever("bm25")
+    bm25.build(range(len(passages)), passages)
+    rng = random.Random(seed)
+    found: dict[str, list[str]] = {}
+    for q in positives:
+        ranked = [passages[int(i)] for i, _ in bm25.search(q, depth + len(positives[q]))]
+        found[q] = [t for t in ranked if t not in positives[q]][:depth]
+    return [(q, p, rng.choice(found[q])) for q, p in pairs if found[q]]
 
 
 # -- names and the saved model ----------------------------------------------------------
@@ -193,7 +222,7 @@ def tune(pairs: str | Path | Iterable[tuple[str, str]] | None = None, out: str =
          beir: str | Path | None = None, split: str = "train", base: str = "minilm",
          epochs: int = 1, max_steps: int | None = None, batch_size: int = 32,
          lr: float = 2e-5, warmup: float = 0.1, seed: int = 0, force: bool = False,
-         progress: Progress | None = None) -> TuneResult:
+         progress: Progress | None = None, hard_negatives: bool = False) -> TuneResult:
     """Fine-tune ``base`` on (query, relevant passage) pairs and save it as ``out``.
 
     Args:
@@ -211,6 +240,9 @@ def tune(pairs: str | Path | Iterable[tuple[str, str]] | None = None, out: str =
         seed: shuffling and initialisation seed.
         force: replace an existing model called ``out``.
         progress: ``progress(step, total, loss)`` after each step.
+        hard_negatives: besides the batch's other passages, give each query one passage
+            BM25 ranks high that is not among its positives (:func:`mine_negatives`; from
+            the BEIR corpus with ``beir``, else from the pairs' passages).
 
     Returns:
         A :class:`TuneResult`. Existing indexes are not touched.
@@ -232,8 +264,14 @@ def tune(pairs: str | Path | Iterable[tuple[str, str]] | None = None, out: str =
             (max_steps is not None and max_steps < 1):
         raise BadInput("need epochs >= 1, batch size >= 2, lr > 0, 0 <= warmup < 1, "
                        "max steps >= 1")
+    pool = None
     if beir is not None:
         data, pair_list = f"BEIR {Path(beir).resolve()} split {split}", beir_pairs(beir, split)
+        if hard_negatives:
+            from .eval import load_beir
+
+            ds = load_beir(beir, split)
+            pool = [ds.doc_text(d) for d in ds.corpus]
     elif isinstance(pairs, (str, Path)):
         data, pair_list = str(Path(pairs).resolve()), read_pairs(pairs)
     else:
@@ -242,7 +280,10 @@ def tune(pairs: str | Path | Iterable[tuple[str, str]] | None = None, out: str =
             raise BadInput("no pairs to train on")
     base_dir = _base_dir(base)
 
-    schedule = [b for e in range(epochs) for b in batches(pair_list, batch_size, seed + e)]
+    items: list[tuple[str, ...]] = list(pair_list)
+    if hard_negatives:
+        items = list(mine_negatives(pair_list, pool, seed))
+    schedule = [b for e in range(epochs) for b in batches(items, batch_size, seed + e)]
     if max_steps is not None:
         schedule = schedule[:max_steps]
     if not schedule:
@@ -257,6 +298,7 @@ def tune(pairs: str | Path | Iterable[tuple[str, str]] | None = None, out: str =
             "pairs": len(pair_list), "epochs": epochs, "steps": len(schedule),
             "batch_size": batch_size, "lr": lr, "warmup_steps": warmup_steps, "seed": seed,
             "loss": "MultipleNegativesRankingLoss (scale 20, cosine)",
+            "hard_negatives": len(items) if hard_negatives else 0,
             "seconds": round(seconds, 1), "first_loss": round(sum(head) / len(head), 4),
             "final_loss": round(sum(tail) / len(tail), 4),
             "max_seq_length": model.max_seq_length, "created": time.strftime("%Y-%m-%d %H:%M:%S"),
@@ -305,7 +347,8 @@ def _train(base_dir: Path, schedule, lr, warmup, seed, progress):
     model.train()
     losses = []
     for step, batch in enumerate(schedule, 1):
-        feats = [_features(model, [q for q, _ in batch]), _features(model, [p for _, p in batch])]
+        # (query, passage[, hard negative]): each column is one input of the loss
+        feats = [_features(model, list(col)) for col in zip(*batch)]
         loss = loss_fn(feats, None)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -352,5 +395,5 @@ def _version() -> str:
     return __version__
 
 
-__all__ = ["tune", "TuneResult", "read_pairs", "beir_pairs", "batches", "model_dir",
-           "CARD_FILE"]
+__all__ = ["tune", "TuneResult", "read_pairs", "beir_pairs", "batches", "mine_negatives",
+           "model_dir", "CARD_FILE"]

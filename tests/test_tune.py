@@ -169,3 +169,43 @@ def test_batches_hold_no_duplicates():
     for b in out:
         qs, ps = [q for q, _ in b], [p for _, p in b]
         assert len(set(qs)) == len(qs) and len(set(ps)) == len(ps) and len(b) > 1
+
+
+def test_mine_negatives_never_give_a_query_its_own_positive():
+    from searchkit.tuning import mine_negatives
+
+    pairs = [("how do rivers erode their banks", "rivers erode the outer bank of a meander"),
+             ("how do rivers erode their banks", "floods cut the river bank back"),
+             ("when does the bank open", "the bank opens at nine on weekdays"),
+             ("lonely query about zebras", "zebras have stripes")]
+    pool = [p for _, p in pairs] + ["a river bank collapsed after rain",
+                                    "bank holidays close the bank", "unrelated text on cheese"]
+    triplets = mine_negatives(pairs, pool, seed=0)
+    positives = {q: {p for qq, p in pairs if qq == q} for q, _ in pairs}
+    assert triplets and all(n not in positives[q] and n in pool for q, _, n in triplets)
+    assert [(q, p) for q, p, _ in triplets] == [(q, p) for q, p in pairs
+                                               if any(q == t[0] for t in triplets)]
+    # BM25 picks a passage that shares the query's words, not the cheese
+    assert all("cheese" not in n for _, _, n in triplets)
+    # from the pairs' own passages when no pool is given: the zebra query has none left
+    own = mine_negatives(pairs, seed=0)
+    assert "lonely query about zebras" not in {q for q, _, _ in own}
+    assert all(n in {p for _, p in pairs} and n not in positives[q] for q, _, n in own)
+
+
+def test_batches_of_triplets_hold_no_text_twice():
+    items = [("q1", "p1", "p2"), ("q2", "p2", "p3"), ("q3", "p3", "p1"), ("q4", "p4", "p5"),
+             ("q5", "p5", "p6"), ("q6", "p6", "p4")]
+    for seed in range(5):
+        for b in batches(items, 3, seed=seed):
+            texts = [t for item in b for t in item]
+            assert len(texts) == len(set(texts)) and len(b) > 1
+
+
+def test_tune_with_hard_negatives(runner, tmp_path, monkeypatch):
+    monkeypatch.setenv("SEARCHKIT_HOME", str(tmp_path))
+    r = runner.invoke(cli, ["tune", "--pairs", str(PAIRS), "--out", "hn",
+                            "--max-steps", "1", "--batch-size", "4", "--hard-negatives", "-q"])
+    assert r.exit_code == 0, r.output
+    card = json.loads((tmp_path / "models" / "hn" / "searchkit_card.json").read_text())
+    assert card["hard_negatives"] > 0 and card["steps"] == 1

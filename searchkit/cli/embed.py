@@ -153,10 +153,13 @@ def _tokens(enc, items, as_json, npy) -> None:
               show_default=True, help="Fraction of the steps spent warming up.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--force", is_flag=True, help="Replace an existing model called NAME.")
+@click.option("--hard-negatives", is_flag=True,
+              help="Also give each query a passage BM25 ranks high that is not one of its "
+                   "positives (from the BEIR corpus, or the pairs' passages).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @json_option
 def tune_cmd(pairs, beir, split, out, base, epochs, max_steps, batch_size, lr, warmup, seed,
-             force, quiet, as_json):
+             force, hard_negatives, quiet, as_json):
     """Fine-tune the encoder on (query, relevant passage) pairs, on CPU.
 
     Uses sentence-transformers' MultipleNegativesRankingLoss (each query must find its
@@ -170,6 +173,7 @@ def tune_cmd(pairs, beir, split, out, base, epochs, max_steps, batch_size, lr, w
     Examples:
       search tune --pairs pairs.tsv --out mymodel
       search tune --beir DATASET_DIR --out scifact-tuned --lr 5e-5 --max-steps 100
+      search tune --beir DATASET_DIR --out scifact-hn --lr 5e-5 --hard-negatives
     """
     from ..tuning import tune
 
@@ -180,7 +184,8 @@ def tune_cmd(pairs, beir, split, out, base, epochs, max_steps, batch_size, lr, w
     try:
         res = tune(pairs=pairs, beir=beir, split=split, out=out, base=base, epochs=epochs,
                    max_steps=max_steps, batch_size=batch_size, lr=lr, warmup=warmup,
-                   seed=seed, force=force, progress=bar.update)
+                   seed=seed, force=force, progress=bar.update,
+                   hard_negatives=hard_negatives)
     finally:
         bar.close()
     if as_json:
