@@ -485,7 +485,7 @@ class Index(IndexWriter):
         from .senses import word_pattern
         from .senses_report import document_text, word_senses
 
-        word_pattern(word)  # empty -> BadInput
+        word_pattern(word)  # empty -> BadUsage
         # LIKE (case-insensitive for ASCII) narrows the documents read; the regex decides.
         longest = sorted(word.split(), key=len)[-1]
         where, params = "", []
