@@ -130,3 +130,27 @@ def test_help_is_instant_no_torch():
             "print(sorted(m for m in ('torch', 'faiss', 'sentence_transformers', 'transformers') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_cli_logging_setup_lasts_one_test_a(tmp_path, docs, runner, hashing):
+    """With the next test: the CLI's logging setup (a handler on the runner's stderr,
+    propagate off) is undone after the test that ran the CLI (conftest restores it)."""
+    import logging
+
+    r = runner.invoke(cli, ["index", str(docs), "--index", str(tmp_path / "i"),
+                            "--encoder", "hashing-test"])
+    assert r.exit_code == 0, r.output
+    log = logging.getLogger("searchkit")
+    assert log.propagate is False and log.level == logging.INFO
+
+
+def test_cli_logging_setup_lasts_one_test_b(caplog):
+    import logging
+
+    log = logging.getLogger("searchkit")
+    assert log.propagate is True and log.level == logging.NOTSET
+    assert not [h for h in log.handlers if isinstance(h, logging.StreamHandler)
+                and not type(h).__module__.startswith("_pytest")]
+    with caplog.at_level(logging.INFO, logger="searchkit"):
+        log.info("a notice")
+    assert caplog.messages == ["a notice"]
