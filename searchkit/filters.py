@@ -163,17 +163,9 @@ def allowed_doc_ids(store: MetaStore, path=None, ext=None, modified_after=None,
     exts = normalize_exts(ext) if ext else set()
     if metadata is not None and not isinstance(metadata, dict):
         raise BadUsage("metadata filter must be a dict of key=value")
-    where, params = [], []
-    if modified_after is not None:
-        where.append("mtime > ?")
-        params.append(to_timestamp(modified_after))
-    cols = {r[1] for r in store.db.execute("PRAGMA table_info(documents)")}
-    real = "real_path" if "real_path" in cols else "NULL"  # an index from before it
-    sql = f"SELECT id, path, metadata, {real} FROM documents"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
+    after = to_timestamp(modified_after) if modified_after is not None else None
     out = []
-    for doc_id, p, meta, real_path in store.db.execute(sql, params):
+    for doc_id, p, meta, real_path in store.filterable_documents(after):
         if exts and os.path.splitext(p)[1].lower() not in exts:
             continue
         if globs and not path_matches(p, globs, real_path):
@@ -207,11 +199,5 @@ def allowed_chunk_ids(store: MetaStore, **filters) -> np.ndarray | None:
     if not given:
         return None
     store = getattr(store, "store", store)
-    docs = allowed_doc_ids(store, **given)
-    ids: list[int] = []
-    for s in range(0, len(docs), 900):
-        part = docs[s:s + 900]
-        q = ",".join("?" * len(part))
-        ids += [r[0] for r in store.db.execute(
-            f"SELECT id FROM chunks WHERE doc_id IN ({q})", part)]
+    ids = store.chunk_ids_of_documents(allowed_doc_ids(store, **given))
     return np.asarray(sorted(ids), dtype=np.int64)

@@ -122,17 +122,8 @@ class IndexWriter:
             lock.release()
 
     def _record_sources(self, roots: Sequence[Path]) -> None:
-        now = time.time()
-        with self.store.db.conn:
-            for r in roots:
-                self.store.db.execute(
-                    "INSERT INTO sources VALUES (?, ?, ?) ON CONFLICT(path) DO UPDATE "
-                    "SET last_sync = excluded.last_sync", [str(r), now, now])
-
-    def _forget_source(self, path: Path) -> None:
-        r = str(path)
-        self.store.db.execute("DELETE FROM sources WHERE path = ? OR path LIKE ? ESCAPE '\\'",
-                              [r, like_prefix(r.rstrip(os.sep) + os.sep)])
+        with self.store.transaction():
+            self.store.record_sources([str(r) for r in roots], time.time())
 
     def _own_folders(self) -> list[Path]:
         """This index's folder and its rebuild twin: never indexed."""
@@ -178,7 +169,7 @@ class IndexWriter:
             if old and old["content_hash"] == digest:
                 report.unchanged.append(key)
                 if not dry_run:
-                    self.store.db["documents"].update(old["id"], {"mtime": found.mtime})
+                    self.store.update_document(old["id"], {"mtime": found.mtime})
                 continue
             # keep small files' bytes; read large ones again when their turn comes, so
             # that a folder of big files is never in memory at once
@@ -269,7 +260,7 @@ class IndexWriter:
               else pipeline(self, to_read, by_path, report, max_bytes=max_bytes)) as stream:
             self._write_pending(stream, report, vec, progress)
         if gone:
-            with self.store.db.conn:
+            with self.store.transaction():
                 for d in gone.values():
                     ids = self.store.delete_document(d["id"])
                     report.chunks_removed += len(ids)
@@ -341,14 +332,14 @@ class IndexWriter:
         try:
             vec = self.vectors
             n = 0
-            with self.store.db.conn:
+            with self.store.transaction():
                 for p in paths:
                     d = self.store.document_by_path(str(p))
                     docs = [d] if d else self._docs_under([Path(os.path.abspath(p))])
                     for d in docs:
                         vec_remove(vec, self.store.delete_document(d["id"]))
                         n += 1
-                    self._forget_source(Path(os.path.abspath(p)))
+                    self.store.forget_source(os.path.abspath(p))
                 if n:
                     self.store.bump_generation()
             self._finish_write(vec)
@@ -366,18 +357,13 @@ class IndexWriter:
         if not hasattr(enc, "embed_with_sentences"):
             return 0
         key = self.vector_key
-        rows = self.store.db.execute(
-            "SELECT DISTINCT c.text_hash, c.text FROM chunks c WHERE NOT EXISTS (SELECT 1 "
-            "FROM sentence_vectors s WHERE s.encoder = ? AND s.text_hash = c.text_hash)",
-            [key]).fetchall()
+        rows = self.store.texts_without_sentence_vectors(key)
         rows.sort(key=lambda r: len(r[1]), reverse=True)  # batches as the index makes them
         for start in range(0, len(rows), batch_size):
             part = rows[start:start + batch_size]
             _, blobs = enc.embed_with_sentences([t for _, t in part])
-            with self.store.db.conn:
-                self.store.db.conn.executemany(
-                    "INSERT OR REPLACE INTO sentence_vectors VALUES (?, ?, ?)",
-                    [(key, h, b) for (h, _), b in zip(part, blobs)])
+            with self.store.transaction():
+                self.store.put_sentence_vectors(key, [h for h, _ in part], blobs)
             if progress:
                 progress(len(part))
         return len(rows)
@@ -390,27 +376,12 @@ class IndexWriter:
         db = Path(other) / DB_FILE
         if not db.exists():
             return 0
-        conn = self.store.db.conn
-        conn.execute("ATTACH DATABASE ? AS other", [str(db)])
-        try:
-            with conn:
-                cur = conn.execute("INSERT OR IGNORE INTO embeddings "
-                                   "SELECT encoder, text_hash, vector FROM other.embeddings")
-                n = cur.rowcount
-                if conn.execute("SELECT 1 FROM other.sqlite_master "
-                                "WHERE name = 'sentence_vectors'").fetchone():
-                    conn.execute("INSERT OR IGNORE INTO sentence_vectors "
-                                 "SELECT encoder, text_hash, data FROM other.sentence_vectors")
-                return n
-        finally:
-            conn.execute("DETACH DATABASE other")
+        return self.store.import_embeddings(db)
 
     def _docs_under(self, roots: Sequence[Path]) -> list[dict]:
         out: dict[int, dict] = {}
         for root in roots:
-            r = str(root)
-            for d in self.store.documents("path = ? OR path LIKE ? ESCAPE '\\'",
-                                          [r, like_prefix(r.rstrip(os.sep) + os.sep)]):
+            for d in self.store.documents_under(str(root)):
                 out[d["id"]] = d
         return list(out.values())
 
@@ -472,9 +443,9 @@ class IndexWriter:
     def _apply_renames(self, renames) -> None:
         if not renames:
             return
-        with self.store.db.conn:
+        with self.store.transaction():
             for old, new_path, stat in renames:
-                self.store.db["documents"].update(old["id"], {"path": new_path, **stat})
+                self.store.update_document(old["id"], {"path": new_path, **stat})
             self.store.bump_generation()
 
     def _write_pending(self, pending: Iterable[Pending], report: IndexReport,
@@ -553,7 +524,7 @@ class IndexWriter:
     def _commit_group(self, group, todo, embedded, encoder_id, report, vec) -> None:
         vectors: Any
         vectors, sentences = embedded if embedded is not None else (None, None)
-        with self.store.db.conn:
+        with self.store.transaction():
             if todo:
                 self.store.put_vectors(encoder_id, list(todo), vectors, sentences)
             new_ids, new_hashes = [], []
@@ -564,7 +535,7 @@ class IndexWriter:
                 if p.part:  # a later part of a long document: its row exists
                     doc_id = p.doc_ref["id"]
                     if p.last:
-                        self.store.db["documents"].update(doc_id, row)
+                        self.store.update_document(doc_id, row)
                     ids = self.store.insert_chunks([{**c, "doc_id": doc_id} for c in p.chunks])
                     new_ids += ids
                     new_hashes += [c["text_hash"] for c in p.chunks]
@@ -573,8 +544,8 @@ class IndexWriter:
                     row.update(size=-1, content_hash="partial")
                 if p.replaces:
                     old_ids = self.store.chunk_ids_of(p.replaces)
-                    self.store.db.execute("DELETE FROM chunks WHERE doc_id = ?", [p.replaces])
-                    self.store.db["documents"].update(p.replaces, row)
+                    self.store.delete_chunks_of(p.replaces)
+                    self.store.update_document(p.replaces, row)
                     report.chunks_removed += len(old_ids)
                     vec_remove(vec, old_ids)
                     doc_id = p.replaces
@@ -592,24 +563,12 @@ class IndexWriter:
             lookup = dict(zip(todo, vectors)) if todo else {}
             missing = [h for h in new_hashes if h not in lookup]
             if missing:
-                lookup.update(self._cached_vectors(encoder_id, missing))
+                lookup.update(self.store.vectors_of_hashes(encoder_id, missing))
             vec.add(np.asarray(new_ids, dtype=np.int64),
                     np.stack([lookup[h] for h in new_hashes]))
 
-    def _cached_vectors(self, encoder_id: str, hashes: list[str]) -> dict[str, np.ndarray]:
-        out = {}
-        uniq = list(set(hashes))
-        for s in range(0, len(uniq), 900):
-            part = uniq[s:s + 900]
-            q = ",".join("?" * len(part))
-            for h, blob in self.store.db.execute(
-                    f"SELECT text_hash, vector FROM embeddings WHERE encoder = ? AND "
-                    f"text_hash IN ({q})", [encoder_id, *part]):
-                out[h] = np.frombuffer(blob, dtype=np.float32)
-        return out
-
     def _finish_write(self, vec: VectorIndex) -> None:
-        with self.store.db.conn:
+        with self.store.transaction():
             self.store.prune_embeddings(self.vector_key)
             self.store.set_meta("last_sync", time.time())
         gen = self.store.generation()
@@ -690,7 +649,3 @@ def real_path_of(path: str) -> str | None:
 def _printable_path(path: str) -> str:
     """``path`` with undecodable bytes of its name shown as U+FFFD (safe to print/store)."""
     return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-
-
-def like_prefix(s: str) -> str:
-    return s.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

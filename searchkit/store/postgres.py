@@ -163,12 +163,9 @@ def _copy_chunks(conn, local, doc_ids: set[int], batch: int) -> int:
 
     dim = local.manifest.dim
     n = 0
-    cols = ", ".join(f"c.{c}" for c in _CHUNK_COLS)
-    sql = (f"SELECT {cols}, e.vector FROM chunks c JOIN embeddings e ON e.encoder = ? "
-           f"AND e.text_hash = c.text_hash ORDER BY c.id")
     with conn.cursor().copy(f"COPY sk_chunks ({', '.join(_CHUNK_COLS)}, embedding) "
                             f"FROM STDIN") as cp:
-        cur = local.store.db.execute(sql, [local.vector_key])
+        cur = local.store.chunk_rows_with_vectors(_CHUNK_COLS, local.vector_key)
         while True:
             rows = cur.fetchmany(batch)
             if not rows:
