@@ -104,14 +104,11 @@ class Index(IndexWriter):
         # Created under the write lock, as any write: two first runs at once cannot both
         # write a manifest (the loser is told the index is being written, or, once the
         # winner is done, finds its index and its encoder).
-        lock = WriteLock(path).acquire()
-        try:
+        with WriteLock(path) as lock:
             if index_exists(path):
                 lock.release()
                 return cls.create(path, encoder, chunking, exist_ok, vector_index)
             return cls._create_locked(path, enc, chunking, vector_index)
-        finally:
-            lock.release()
 
     @classmethod
     def _create_locked(cls, path: Path, enc, chunking: ChunkSettings,

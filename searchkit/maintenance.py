@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
@@ -85,13 +86,7 @@ def check(idx: "Index", repair: bool = False) -> CheckReport:
     """
     t0 = time.perf_counter()
     rep = CheckReport(path=str(idx.path))
-    lock = None
-    if repair:
-        from .store.lock import WriteLock
-
-        idx._writable()
-        lock = WriteLock(idx.path).acquire()
-    try:
+    with idx.writing() if repair else nullcontext():
         try:
             _check_database(idx, rep, repair)
             if not any(p.startswith("database") for p in rep.problems):
@@ -106,9 +101,6 @@ def check(idx: "Index", repair: bool = False) -> CheckReport:
                                         "stored in the database")
         except sqlite3.DatabaseError as e:
             rep.problems.append(f"database damaged ({e})")
-    finally:
-        if lock is not None:
-            lock.release()
     if any(p.startswith("database") for p in rep.problems):
         rep.problems.append(f"the database cannot be repaired in place: rebuild the index "
                             f"from your documents with: search index PATHS --index "

@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
@@ -54,6 +55,18 @@ class IndexWriter:
         def _check_revision(self) -> None: ...
 
     # -- writing -----------------------------------------------------------------------
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the index's write lock for the block: one writer per index, across
+        processes; readers go on reading meanwhile.
+
+        Raises:
+            IndexLocked: another process is writing the index.
+        """
+        self._writable()
+        with WriteLock(self.path):
+            yield
+
     def add_paths(self, paths: Sequence[str | Path], include: Sequence[str] = (),
                   exclude: Sequence[str] = (), dry_run: bool = False,
                   progress: Progress | None = None,
@@ -108,18 +121,16 @@ class IndexWriter:
         if dry_run:
             with damaged_as_error(self.path):
                 return self._sync(roots, include, exclude, True, progress, max_bytes, opts)
-        lock = WriteLock(self.path).acquire()
-        try:
-            with damaged_as_error(self.path):
-                report = self._sync(roots, include, exclude, False, progress, max_bytes,
-                                    opts, pipeline=pipeline)
-                self._record_sources(roots)
-                return report
-        except BaseException:
-            self._vectors = None  # may hold removals of a rolled-back transaction
-            raise
-        finally:
-            lock.release()
+        with self.writing():
+            try:
+                with damaged_as_error(self.path):
+                    report = self._sync(roots, include, exclude, False, progress, max_bytes,
+                                        opts, pipeline=pipeline)
+                    self._record_sources(roots)
+                    return report
+            except BaseException:
+                self._vectors = None  # may hold removals of a rolled-back transaction
+                raise
 
     def _record_sources(self, roots: Sequence[Path]) -> None:
         with self.store.transaction():
@@ -284,8 +295,7 @@ class IndexWriter:
             raise BadInput("metadata must be a list of dicts, one per text")
         if metadata is not None and len(metadata) != len(texts):
             raise BadInput("texts and metadata differ in length")
-        lock = WriteLock(self.path).acquire()
-        try:
+        with self.writing():
             report = IndexReport()
             pending: list[Pending] = []
             doc_keys: list[str] = []
@@ -315,8 +325,6 @@ class IndexWriter:
             self._finish_write(vec)
             ids = {d["path"]: d["id"] for d in self.store.documents()}
             return [ids.get(k, -1) for k in doc_keys]
-        finally:
-            lock.release()
 
     def remove(self, paths: str | Path | Iterable[str | Path]) -> int:
         """Remove documents: each of ``paths`` is a stored path/key (a file, a text's
@@ -328,8 +336,7 @@ class IndexWriter:
         for p in paths:
             if not isinstance(p, (str, os.PathLike)) or not str(p):
                 raise BadInput(f"a path must be a non-empty string or a Path, not {p!r}")
-        lock = WriteLock(self.path).acquire()
-        try:
+        with self.writing():
             vec = self.vectors
             n = 0
             with self.store.transaction():
@@ -344,8 +351,6 @@ class IndexWriter:
                     self.store.bump_generation()
             self._finish_write(vec)
             return n
-        finally:
-            lock.release()
 
     def backfill_sentence_vectors(self, progress=None, batch_size: int = 32) -> int:
         """Store the highlight sentence vectors (searchkit.sentence_vectors) of every chunk
