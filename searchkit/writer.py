@@ -9,7 +9,9 @@ import hashlib
 import json
 import os
 import time
+from collections import deque
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
@@ -143,18 +145,25 @@ class IndexWriter:
 
     def _sync(self, roots, include, exclude, dry_run, progress, max_bytes,
               opts: dict | None = None, pipeline=None) -> IndexReport:
+        plan = self._plan_sync(roots, include, exclude, dry_run, max_bytes, opts or {})
+        if dry_run:
+            return self._count_sync(plan, max_bytes)
+        return self._apply_sync(plan, progress, max_bytes, pipeline)
+
+    def _plan_sync(self, roots, include, exclude, dry_run: bool, max_bytes: int,
+                   opts: dict) -> SyncPlan:
+        """Walk ``roots`` and compare what is found with what is indexed under them: which
+        files are unchanged, skipped, moved (a file whose content equals that of an indexed
+        file now gone from disk), gone, or to be read. Writes nothing but, on a real run,
+        the new mtime of a file whose content did not change."""
         from . import fileio
-        from .readers import read_bytes
         from .walk import walk
 
-        opts = opts or {}
         t0 = time.perf_counter()
         report = IndexReport(dry_run=dry_run)
-        existing = self._docs_under(roots)
-        by_path = {d["path"]: d for d in existing}
+        by_path = {d["path"]: d for d in self._docs_under(roots)}
         seen: set[str] = set()
         blind: list[str] = []  # folders that could not be listed: their files are not gone
-        renames: list[tuple[dict, str, dict]] = []  # (old doc, new path, stat row)
         # (path, data or None when it is large and read again later, hash, found)
         fresh: list[tuple[Path, bytes | None, str, Any]] = []
         for found in walk(roots, include, exclude, max_bytes,
@@ -187,98 +196,110 @@ class IndexWriter:
             fresh.append((found.path, data if len(data) < KEEP_BYTES else None, digest,
                            found))
             del data
-        # A file whose content equals that of an indexed file now gone from disk was moved.
-        gone = {p: d for p, d in by_path.items() if p not in seen and not os.path.exists(p)
-                and not any(p.startswith(b) for b in blind)}
+        plan = SyncPlan(report, by_path, t0=t0)
+        plan.gone = {p: d for p, d in by_path.items() if p not in seen
+                     and not os.path.exists(p) and not any(p.startswith(b) for b in blind)}
         gone_by_hash: dict[str, list[dict]] = {}
-        for d in gone.values():
+        for d in plan.gone.values():
             gone_by_hash.setdefault(d["content_hash"], []).append(d)
-        from collections import deque
-
-        to_read: deque = deque()
         for path, kept, digest, found in fresh:
             key = str(path)
             if key not in by_path and gone_by_hash.get(digest):
                 old = gone_by_hash[digest].pop()
-                del gone[old["path"]]
-                renames.append((old, key, {"size": found.size, "mtime": found.mtime,
-                                           "real_path": real_path_of(key)}))
+                del plan.gone[old["path"]]
+                plan.renames.append((old, key, {"size": found.size, "mtime": found.mtime,
+                                                "real_path": real_path_of(key)}))
                 report.renamed.append((old["path"], key))
                 continue
-            to_read.append((path, kept, digest, found))
+            plan.to_read.append((path, kept, digest, found))
+        report.deleted = sorted(plan.gone)
+        return plan
 
-        def prepared() -> Iterable[Pending]:
-            """Read and chunk each new or changed file (in a reader thread on a real run)."""
-            while to_read:
-                path, data, digest, found = to_read.popleft()  # its bytes freed as we go
-                key = str(path)
-                try:
-                    if data is None:
-                        data = fileio.read_limited(path, max_bytes)
-                        digest = hashlib.sha256(data).hexdigest()
-                    doc = read_bytes(path, data)
-                    del data
-                    parts = self._prepare_parts(key, doc, {"size": found.size,
-                                                           "mtime": found.mtime,
-                                                           "content_hash": digest,
-                                                           "real_path": real_path_of(key)})
-                    del doc
-                    p = next(parts, None)
-                except ReadError as e:
-                    report.skipped.append(Skipped(key, str(e)))
-                    continue
-                except SearchkitError:
-                    raise  # e.g. an encoder mismatch: not this file's fault
-                except MemoryError:
-                    report.skipped.append(Skipped(key, "too large to read in memory"))
-                    continue
-                except Exception as e:  # a reader bug must not abort the run
-                    report.skipped.append(
-                        Skipped(key, f"could not read ({type(e).__name__}: {e})"))
-                    continue
-                old = by_path.get(key)
-                if p is None or not p.chunks:
-                    report.skipped.append(Skipped(key, "no text"))
-                    continue
-                p.replaces = old["id"] if old else None
-                p.kind = "changed" if old else "new"
-                (report.changed if old else report.new).append(key)
-                yield p
-                try:
-                    yield from parts
-                except (SearchkitError, MemoryError):
-                    raise
-                except Exception as e:  # its committed parts stay, marked unfinished
-                    report.skipped.append(
-                        Skipped(key, f"could not chunk ({type(e).__name__}: {e})"))
+    def _prepared(self, plan: SyncPlan, max_bytes: int) -> Iterator[Pending]:
+        """Read and chunk each new or changed file of ``plan`` (in a reader thread on a
+        real run); a file that cannot be read is skipped with its reason."""
+        from . import fileio
+        from .readers import read_bytes
 
-        report.deleted = sorted(gone)
+        report, to_read = plan.report, plan.to_read
+        while to_read:
+            path, data, digest, found = to_read.popleft()  # its bytes freed as we go
+            key = str(path)
+            try:
+                if data is None:
+                    data = fileio.read_limited(path, max_bytes)
+                    digest = hashlib.sha256(data).hexdigest()
+                doc = read_bytes(path, data)
+                del data
+                parts = self._prepare_parts(key, doc, {"size": found.size,
+                                                       "mtime": found.mtime,
+                                                       "content_hash": digest,
+                                                       "real_path": real_path_of(key)})
+                del doc
+                p = next(parts, None)
+            except ReadError as e:
+                report.skipped.append(Skipped(key, str(e)))
+                continue
+            except SearchkitError:
+                raise  # e.g. an encoder mismatch: not this file's fault
+            except MemoryError:
+                report.skipped.append(Skipped(key, "too large to read in memory"))
+                continue
+            except Exception as e:  # a reader bug must not abort the run
+                report.skipped.append(
+                    Skipped(key, f"could not read ({type(e).__name__}: {e})"))
+                continue
+            old = plan.by_path.get(key)
+            if p is None or not p.chunks:
+                report.skipped.append(Skipped(key, "no text"))
+                continue
+            p.replaces = old["id"] if old else None
+            p.kind = "changed" if old else "new"
+            (report.changed if old else report.new).append(key)
+            yield p
+            try:
+                yield from parts
+            except (SearchkitError, MemoryError):
+                raise
+            except Exception as e:  # its committed parts stay, marked unfinished
+                report.skipped.append(
+                    Skipped(key, f"could not chunk ({type(e).__name__}: {e})"))
+
+    def _count_sync(self, plan: SyncPlan, max_bytes: int) -> IndexReport:
+        """A dry run's report: what applying ``plan`` would add, embed and remove."""
+        report = plan.report
+        self.encoder.tokenizer  # noqa: B018 (loaded here, as a real run does)
+        pending = list(self._prepared(plan, max_bytes))
+        todo = {c["text_hash"] for p in pending for c in p.chunks}
+        report.chunks_embedded = len(todo - self.store.cached_hashes(self.vector_key, todo))
+        report.chunks_added = sum(len(p.chunks) for p in pending)
+        removed = [d["id"] for d in plan.gone.values()] + [p.replaces for p in pending
+                                                           if p.replaces]
+        report.chunks_removed = sum(len(self.store.chunk_ids_of(i)) for i in removed)
+        report.seconds = time.perf_counter() - plan.t0
+        return report
+
+    def _apply_sync(self, plan: SyncPlan, progress, max_bytes: int, pipeline) -> IndexReport:
+        """Carry ``plan`` out: renames, then new and changed files in commits, then the
+        documents gone from disk; the vector file last."""
+        report = plan.report
         self.encoder.tokenizer  # noqa: B018 (loaded here, not raced for by the reader thread)
-        if dry_run:
-            pending = list(prepared())
-            todo = {c["text_hash"] for p in pending for c in p.chunks}
-            report.chunks_embedded = len(todo - self.store.cached_hashes(self.vector_key,
-                                                                          todo))
-            report.chunks_added = sum(len(p.chunks) for p in pending)
-            removed = [d["id"] for d in gone.values()] + [p.replaces for p in pending
-                                                          if p.replaces]
-            report.chunks_removed = sum(len(self.store.chunk_ids_of(i)) for i in removed)
-            report.seconds = time.perf_counter() - t0
-            return report
         vec = self.vectors
-        self._apply_renames(renames)
-        with (Prefetch(prepared()) if pipeline is None  # engine hook: see searchkit.engines
-              else pipeline(self, to_read, by_path, report, max_bytes=max_bytes)) as stream:
+        self._apply_renames(plan.renames)
+        with (Prefetch(self._prepared(plan, max_bytes)) if pipeline is None
+              # engine hook: see searchkit.engines
+              else pipeline(self, plan.to_read, plan.by_path, report,
+                            max_bytes=max_bytes)) as stream:
             self._write_pending(stream, report, vec, progress)
-        if gone:
+        if plan.gone:
             with self.store.transaction():
-                for d in gone.values():
+                for d in plan.gone.values():
                     ids = self.store.delete_document(d["id"])
                     report.chunks_removed += len(ids)
                     vec_remove(vec, ids)
                 self.store.bump_generation()
         self._finish_write(vec)
-        report.seconds = time.perf_counter() - t0
+        report.seconds = time.perf_counter() - plan.t0
         return report
 
     def add_texts(self, texts: Sequence[str], metadata: Sequence[dict] | None = None,
@@ -594,6 +615,20 @@ class IndexWriter:
 
 #: Files read while walking keep their bytes until chunked when smaller than this.
 KEEP_BYTES = 1 << 20
+
+
+@dataclass
+class SyncPlan:
+    """What a sync will do, worked out before anything is written (``IndexWriter._plan_sync``)
+    and then applied (``_apply_sync``) or counted (``_count_sync``, a dry run)."""
+
+    report: IndexReport  #: unchanged, skipped, renamed and deleted files so far
+    by_path: dict[str, dict]  #: the indexed documents under the synced paths, by path
+    renames: list[tuple[dict, str, dict]] = field(default_factory=list)  #: (old doc, new path, stat)
+    gone: dict[str, dict] = field(default_factory=dict)  #: documents whose file is gone
+    #: new and changed files: (path, bytes or None when large and read again, hash, found)
+    to_read: deque = field(default_factory=deque)
+    t0: float = 0.0  #: when the sync started (perf_counter)
 
 
 class damaged_as_error:
