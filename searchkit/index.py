@@ -326,11 +326,6 @@ class Index(IndexWriter):
         self._vectors, self._vectors_gen = vec, gen
         return vec
 
-    def _load_vectors(self) -> VectorIndex:
-        # The old private name, still called by ask.py and serve/core.py on branches being
-        # reworked; new code reads .vectors.
-        return self.vectors
-
     def _build_vectors(self, kind: str | None = None) -> VectorIndex:
         n = self.store.count("chunks")
         kind = kind or VectorIndex.kind_for(n, self.manifest.vector_index)
@@ -423,8 +418,6 @@ class Index(IndexWriter):
         first (a chunk removed meanwhile is passed over)."""
         return hits_from_rows(ranked, self.store.chunks_by_ids([i for i, _ in ranked]),
                               method)
-
-    _hits = hits  # the old private name, still called by ask.py (being reworked)
 
     def stats(self) -> dict:
         """Counts, encoder, size on disk (everything under the index folder), last sync

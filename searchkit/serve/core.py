@@ -86,7 +86,7 @@ class Service:
         self._root: tuple[tuple, str | None] = ((), None)
         if warm:
             self._idx.encoder  # noqa: B018  (loads the model)
-            self._idx._load_vectors()
+            self._idx.vectors  # noqa: B018  (loads the vector file)
 
     def _open(self) -> None:
         from ..index import Index
