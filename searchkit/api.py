@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import ChunkSettings, default_index_path, max_file_bytes
-from .errors import BadInput, EncoderMismatch
+from .errors import BadInput, BadUsage, EncoderMismatch
 from .types import Answer, Hit, IndexReport
 
 
@@ -61,7 +61,7 @@ def index_paths(paths: Sequence[str], index: str | Path | None = None,
     path = Path(index) if index else default_index_path()
     for p in paths:
         if not os.path.exists(p):
-            raise BadInput(f"path not found: {p}")
+            raise BadUsage(f"path not found: {p}")
     chunking = _chunking(chunk_size, overlap)
     max_bytes = _max_bytes(max_file_mb)
     from .engines import get_pipeline
@@ -218,7 +218,9 @@ def senses(word: str, index: str | Path | None = None, max: int = 400,
     """Open the index at ``index`` read-only and cluster the uses of ``word`` into senses
     (what ``search senses`` does); see :meth:`searchkit.index.Index.senses`."""
     from .index import Index
+    from .senses import word_pattern
 
+    word_pattern(word)  # an empty word is a usage error, whether or not there is an index
     with Index.open(index, readonly=True) as idx:
         return idx.senses(word, max=max, senses=senses, seed=seed, encoder=encoder)
 

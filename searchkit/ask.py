@@ -314,9 +314,9 @@ def corpus_idf(idx: "Index") -> tuple[dict[str, float], float]:
     from .retrieval.methods import chunk_texts
 
     gen = idx.store.generation()
-    cached = idx.__dict__.get("_ask_idf")
-    if cached and cached[0] == gen:
-        return cached[1], cached[2]
+    cached = idx.cache.get("ask_idf", gen)
+    if cached is not None:
+        return cached
     gen, _, texts = chunk_texts(idx)
     df: dict[str, int] = {}
     for t in texts:
@@ -325,7 +325,7 @@ def corpus_idf(idx: "Index") -> tuple[dict[str, float], float]:
     n = len(texts)
     idf = {w: math.log(1 + (n + 1) / (d + 0.5)) for w, d in df.items()}
     unseen = math.log(1 + (n + 1) / 0.5)
-    idx.__dict__["_ask_idf"] = (gen, idf, unseen)
+    idx.cache.put("ask_idf", gen, (idf, unseen))
     return idf, unseen
 
 
@@ -359,8 +359,8 @@ def gather(idx: "Index", question: str, allowed: np.ndarray | None = None,
     enc = idx.encoder
     qv = enc.encode_query(question)
     ranked, dense_of, bm25_of = _rankings(idx, question, qv, allowed, n_chunks)
-    hits = idx._hits(ranked, "hybrid" if HYBRID else "dense")
-    vec = idx._load_vectors()
+    hits = idx.hits(ranked, "hybrid" if HYBRID else "dense")
+    vec = idx.vectors
     hit_dense = np.asarray([dense_of[h.chunk_id] if h.chunk_id in dense_of
                             else float(vec.reconstruct(h.chunk_id) @ qv) for h in hits],
                            dtype=np.float32)
@@ -433,10 +433,10 @@ EMBED_CACHE = 20_000
 def _embed(idx: "Index", texts: list[str]) -> np.ndarray:
     """Document-side vectors of ``texts``, from the index's cache where it has them."""
     gen = idx.store.generation()
-    cached = idx.__dict__.get("_ask_vectors")
-    if not cached or cached[0] != gen or len(cached[1]) > EMBED_CACHE:
-        cached = idx.__dict__["_ask_vectors"] = (gen, {})
-    memo = cached[1]
+    memo = idx.cache.get("ask_vectors", gen)
+    if memo is None or len(memo) > EMBED_CACHE:
+        memo = {}
+        idx.cache.put("ask_vectors", gen, memo)
     todo = list(dict.fromkeys(t for t in texts if t not in memo))
     if todo:
         for t, v in zip(todo, idx.encoder.encode_documents(todo, batch_size=64)):

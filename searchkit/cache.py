@@ -22,8 +22,12 @@ class IndexCache:
     def put(self, key: str, generation: int, value: Any) -> None:
         self._entries[key] = (generation, value)
 
-    def clear(self) -> None:
-        self._entries.clear()
+    def clear(self, key: str | None = None) -> None:
+        """Forget ``key`` (everything when None)."""
+        if key is None:
+            self._entries.clear()
+        else:
+            self._entries.pop(key, None)
 
     def __contains__(self, key: str) -> bool:
         return key in self._entries

@@ -79,6 +79,36 @@ def to_timestamp(value: datetime | date | str | float | int) -> float:
     raise BadUsage(f"modified_after must be a date, not {type(value).__name__}")
 
 
+def check_glob(glob: str) -> str:
+    """``glob`` itself, or BadUsage when a ``[...]`` class of it holds a reversed range
+    (``[z-a]``): fnmatch silently drops such a range, so the glob would match nothing. A
+    class is read as fnmatch reads it (``!`` negates, a ``]`` first is a member, an
+    unclosed ``[`` is a literal)."""
+    i, n = 0, len(glob)
+    while i < n:
+        c = glob[i]
+        i += 1
+        if c != "[":
+            continue
+        j = i + (i < n and glob[i] == "!")
+        j += j < n and glob[j] == "]"
+        while j < n and glob[j] != "]":
+            j += 1
+        if j >= n:
+            continue  # an unclosed "[" is a literal
+        body = glob[i:j].removeprefix("!")
+        k = 0
+        while k < len(body):
+            if k + 2 < len(body) and body[k + 1] == "-":
+                if body[k] > body[k + 2]:
+                    raise BadUsage(f"--path {glob!r}: the range {body[k:k + 3]} is reversed")
+                k += 3
+            else:
+                k += 1
+        i = j + 1
+    return glob
+
+
 def path_matches(path: str, globs: list[str], real_path: str | None = None) -> bool:
     """True when ``path`` (stored, usually absolute) matches one of ``globs``. A glob is
     tried on the stored path, on the path relative to the current directory, and, when it
@@ -129,21 +159,13 @@ def allowed_doc_ids(store: MetaStore, path=None, ext=None, modified_after=None,
                     metadata: dict[str, Any] | None = None) -> list[int]:
     """Ids of the documents in ``store`` that pass every given filter (all of them when
     none is)."""
-    globs = string_list(path)
+    globs = [check_glob(g) for g in string_list(path)]
     exts = normalize_exts(ext) if ext else set()
     if metadata is not None and not isinstance(metadata, dict):
         raise BadUsage("metadata filter must be a dict of key=value")
-    where, params = [], []
-    if modified_after is not None:
-        where.append("mtime > ?")
-        params.append(to_timestamp(modified_after))
-    cols = {r[1] for r in store.db.execute("PRAGMA table_info(documents)")}
-    real = "real_path" if "real_path" in cols else "NULL"  # an index from before it
-    sql = f"SELECT id, path, metadata, {real} FROM documents"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
+    after = to_timestamp(modified_after) if modified_after is not None else None
     out = []
-    for doc_id, p, meta, real_path in store.db.execute(sql, params):
+    for doc_id, p, meta, real_path in store.filterable_documents(after):
         if exts and os.path.splitext(p)[1].lower() not in exts:
             continue
         if globs and not path_matches(p, globs, real_path):
@@ -177,11 +199,5 @@ def allowed_chunk_ids(store: MetaStore, **filters) -> np.ndarray | None:
     if not given:
         return None
     store = getattr(store, "store", store)
-    docs = allowed_doc_ids(store, **given)
-    ids: list[int] = []
-    for s in range(0, len(docs), 900):
-        part = docs[s:s + 900]
-        q = ",".join("?" * len(part))
-        ids += [r[0] for r in store.db.execute(
-            f"SELECT id FROM chunks WHERE doc_id IN ({q})", part)]
+    ids = store.chunk_ids_of_documents(allowed_doc_ids(store, **given))
     return np.asarray(sorted(ids), dtype=np.int64)

@@ -21,7 +21,7 @@ from .store.vectors import VectorIndex
 from .query import check_query, display_path, hits_from_rows
 from .rebuild import recover_swap, swap_directories  # noqa: F401  (swap: re-exported)
 from .types import Answer, Hit, IndexReport
-from .writer import IndexWriter, like_prefix
+from .writer import IndexWriter
 
 # The write path's modules (readers, chunker, walker) load in the methods that use them:
 # a cold `search query` should pay for nothing but the read path.
@@ -104,14 +104,11 @@ class Index(IndexWriter):
         # Created under the write lock, as any write: two first runs at once cannot both
         # write a manifest (the loser is told the index is being written, or, once the
         # winner is done, finds its index and its encoder).
-        lock = WriteLock(path).acquire()
-        try:
+        with WriteLock(path) as lock:
             if index_exists(path):
                 lock.release()
                 return cls.create(path, encoder, chunking, exist_ok, vector_index)
             return cls._create_locked(path, enc, chunking, vector_index)
-        finally:
-            lock.release()
 
     @classmethod
     def _create_locked(cls, path: Path, enc, chunking: ChunkSettings,
@@ -126,7 +123,7 @@ class Index(IndexWriter):
                             searchkit_version=__version__,
                             vector_index=vector_index or "auto",
                             encoder_revision=enc.revision)
-        with store.db.conn:
+        with store.transaction():
             for k, v in manifest.to_dict().items():
                 store.set_meta(k, v)
             store.set_meta("generation", 0)
@@ -293,7 +290,7 @@ class Index(IndexWriter):
         VectorIndex.kind_for(0, kind)
         if kind == self.manifest.vector_index:
             return
-        with self.store.db.conn:
+        with self.store.transaction():
             self.store.set_meta("vector_index", kind)
         self.manifest.vector_index = kind
         self._write_manifest_file()
@@ -329,16 +326,11 @@ class Index(IndexWriter):
         self._vectors, self._vectors_gen = vec, gen
         return vec
 
-    def _load_vectors(self) -> VectorIndex:
-        # The old private name, still called by ask.py and serve/core.py on branches being
-        # reworked; new code reads .vectors.
-        return self.vectors
-
     def _build_vectors(self, kind: str | None = None) -> VectorIndex:
         n = self.store.count("chunks")
         kind = kind or VectorIndex.kind_for(n, self.manifest.vector_index)
         vec = VectorIndex(self.manifest.dim, kind)
-        with self.store.db.conn:  # one read transaction: a consistent snapshot
+        with self.store.transaction():  # one read transaction: a consistent snapshot
             for ids, vecs in self.store.iter_chunk_vectors(self.vector_key,
                                                             self.manifest.dim):
                 vec.add(ids, vecs)
@@ -427,8 +419,6 @@ class Index(IndexWriter):
         return hits_from_rows(ranked, self.store.chunks_by_ids([i for i, _ in ranked]),
                               method)
 
-    _hits = hits  # the old private name, still called by ask.py (being reworked)
-
     def stats(self) -> dict:
         """Counts, encoder, size on disk (everything under the index folder), last sync
         (Unix time, None before the first), and the baseline retrievers saved under
@@ -485,18 +475,12 @@ class Index(IndexWriter):
         from .senses import word_pattern
         from .senses_report import document_text, word_senses
 
-        word_pattern(word)  # empty -> BadInput
+        word_pattern(word)  # empty -> BadUsage
         # LIKE (case-insensitive for ASCII) narrows the documents read; the regex decides.
         longest = sorted(word.split(), key=len)[-1]
-        where, params = "", []
-        if longest.isascii():
-            where = "WHERE c.doc_id IN (SELECT doc_id FROM chunks WHERE text LIKE ? ESCAPE '\\')"
-            params = ["%" + like_prefix(longest)[:-1] + "%"]
         docs: dict[int, tuple[str, list]] = {}
-        for doc_id, path, text, start, line in self.store.db.execute(
-                "SELECT c.doc_id, d.path, c.text, c.start_char, c.start_line FROM chunks c "
-                f"JOIN documents d ON d.id = c.doc_id {where} ORDER BY c.doc_id, c.start_char",
-                params):
+        for doc_id, path, text, start, line in self.store.chunk_texts_by_document(
+                longest if longest.isascii() else None):
             docs.setdefault(doc_id, (display_path(path), []))[1].append((text, start, line))
         documents = [(path, document_text(chunks)) for path, chunks in docs.values()]
         if encoder is None:
@@ -535,35 +519,14 @@ def _baselines(folder: Path) -> dict[str, dict]:
     return out
 
 
-#: Tables searchkit's migrations create (on main, m002 adds sentence_vectors).
-OWN_TABLES = {"_migrations", "manifest", "documents", "chunks", "embeddings",
-              "sqlite_sequence", "sources", "sentence_vectors"}
-
-
 def index_exists(path: Path) -> bool:
     """Whether ``path`` holds an index. A database left without a manifest by a process
     killed while creating the index does not count (creating it again completes it); a
     database that is not ours does (opening it then says so)."""
-    import sqlite3
+    from .store.meta import holds_index
 
     db = Path(path) / DB_FILE
-    if not db.exists():
-        return False
-    try:
-        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
-        try:
-            tables = {r[0] for r in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table'")}
-            if "manifest" in tables and conn.execute(
-                    "SELECT 1 FROM manifest WHERE key = 'encoder'").fetchone():
-                return True
-            return bool(tables - OWN_TABLES) or (
-                "documents" in tables
-                and conn.execute("SELECT count(*) FROM documents").fetchone()[0] > 0)
-        finally:
-            conn.close()
-    except sqlite3.Error:
-        return True  # unreadable or not SQLite: let open() report it
+    return db.exists() and holds_index(db)
 
 
 def as_index_path(path) -> Path:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
@@ -38,12 +39,8 @@ class Source:
 
 def sources(idx: "Index") -> list[Source]:
     """The roots recorded by syncs, each with its document count, then the rest."""
-    db = idx.store.db
-    try:
-        roots = list(db.execute("SELECT path, last_sync FROM sources ORDER BY path"))
-    except sqlite3.OperationalError:  # an index made before roots were recorded
-        roots = []
-    docs = [r[0] for r in db.execute("SELECT path FROM documents")]
+    roots = idx.store.sources()
+    docs = idx.store.document_paths()
     out, counted = [], set()
     for root, last in roots:
         prefix = root.rstrip(os.sep) + os.sep
@@ -89,13 +86,7 @@ def check(idx: "Index", repair: bool = False) -> CheckReport:
     """
     t0 = time.perf_counter()
     rep = CheckReport(path=str(idx.path))
-    lock = None
-    if repair:
-        from .store.lock import WriteLock
-
-        idx._writable()
-        lock = WriteLock(idx.path).acquire()
-    try:
+    with idx.writing() if repair else nullcontext():
         try:
             _check_database(idx, rep, repair)
             if not any(p.startswith("database") for p in rep.problems):
@@ -110,9 +101,6 @@ def check(idx: "Index", repair: bool = False) -> CheckReport:
                                         "stored in the database")
         except sqlite3.DatabaseError as e:
             rep.problems.append(f"database damaged ({e})")
-    finally:
-        if lock is not None:
-            lock.release()
     if any(p.startswith("database") for p in rep.problems):
         rep.problems.append(f"the database cannot be repaired in place: rebuild the index "
                             f"from your documents with: search index PATHS --index "
@@ -125,20 +113,17 @@ def check(idx: "Index", repair: bool = False) -> CheckReport:
 
 
 def _check_database(idx: "Index", rep: CheckReport, repair: bool) -> None:
-    db = idx.store.db
-    rows = [r[0] for r in db.execute("PRAGMA quick_check")]
+    store = idx.store
+    rows = store.quick_check()
     if rows != ["ok"]:
         rep.problems.append("database: quick_check found " + "; ".join(rows[:3])
                             + (f" (+{len(rows) - 3} more)" if len(rows) > 3 else ""))
         return
-    rep.chunks = idx.store.count("chunks")
+    rep.chunks = store.count("chunks")
     key, dim = idx.vector_key, idx.manifest.dim
-    missing = [r[0] for r in db.execute(
-        "SELECT c.id FROM chunks c LEFT JOIN embeddings e ON e.encoder = ? AND "
-        "e.text_hash = c.text_hash WHERE e.text_hash IS NULL", [key])]
+    missing = store.chunks_without_vector(key)
     bad_hashes: set[str] = set()
-    for h, blob in db.execute("SELECT text_hash, vector FROM embeddings WHERE encoder = ?",
-                              [key]):
+    for h, blob in store.stored_vectors(key):
         v = np.frombuffer(blob, dtype=np.float32) if len(blob) == 4 * dim else None
         if v is None or not np.isfinite(v).all():
             bad_hashes.add(h)
@@ -154,21 +139,17 @@ def _check_database(idx: "Index", rep: CheckReport, repair: bool) -> None:
     if missing:
         rep.problems.append(f"vectors: {len(missing)} chunks have no stored vector")
     if repair:
-        texts = {h: t for h, t in db.execute(
-            "SELECT DISTINCT text_hash, text FROM chunks WHERE text_hash IN "
-            "(SELECT c.text_hash FROM chunks c LEFT JOIN embeddings e ON e.encoder = ? AND "
-            "e.text_hash = c.text_hash WHERE e.text_hash IS NULL)", [key])}
+        texts = store.texts_without_vector(key)
         for h in bad_hashes:
-            row = db.execute("SELECT text FROM chunks WHERE text_hash = ? LIMIT 1",
-                             [h]).fetchone()
-            if row:
-                texts[h] = row[0]
+            text = store.chunk_text_of_hash(h)
+            if text is not None:
+                texts[h] = text
         hashes = list(texts)
         vecs = idx.encoder.encode_documents([texts[h] for h in hashes]) if hashes else None
-        with db.conn:
+        with store.transaction():
             if vecs is not None:
-                idx.store.put_vectors(key, hashes, vecs)
-            idx.store.bump_generation()  # the FAISS file is now stale: rebuilt below
+                store.put_vectors(key, hashes, vecs)
+            store.bump_generation()  # the FAISS file is now stale: rebuilt below
         rep.repaired.append(f"{len(hashes)} chunk texts embedded again")
 
 
@@ -199,7 +180,7 @@ def _check_vector_file(idx: "Index", rep: CheckReport) -> list[str]:
     if len(vec) != rep.chunks:
         return [f"vector file: holds {len(vec)} vectors for {rep.chunks} chunks"]
     worst = 0.0
-    with idx.store.db.conn:
+    with idx.store.transaction():
         for ids, vecs in idx.store.iter_chunk_vectors(idx.vector_key, idx.manifest.dim):
             try:
                 got = vec.index.reconstruct_batch(np.ascontiguousarray(ids))

@@ -78,9 +78,8 @@ def rebuild(Index, path: Path, paths, include, exclude, encoder, chunking, progr
     encoder = encoder or (manifest.encoder if manifest else None)
     chunking = chunking or old_chunking
     vector_index = vector_index or (manifest.vector_index if manifest else None)
-    lock = WriteLock(path).acquire()
     tmp = path.with_name(path.name + ".rebuild")
-    try:
+    with WriteLock(path):
         for leftover in (tmp, path.with_name(path.name + ".swap")):
             if leftover.exists():
                 shutil.rmtree(leftover)  # an interrupted earlier rebuild
@@ -100,8 +99,6 @@ def rebuild(Index, path: Path, paths, include, exclude, encoder, chunking, progr
         swap_directories(tmp, path)
         shutil.rmtree(tmp, ignore_errors=True)  # now the old index
         return report
-    finally:
-        lock.release()
 
 
 def swap_directories(a: Path, b: Path) -> None:

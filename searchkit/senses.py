@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .errors import BadInput
+from .errors import BadInput, BadUsage
 
 __all__ = [
     "Occurrence", "SenseInfo", "find_occurrences", "context_for", "occurrence_vectors",
@@ -35,7 +35,7 @@ Occurrence = tuple[int, int, int]  # (text index, start, end) character span of 
 def word_pattern(word_or_phrase: str) -> re.Pattern:
     parts = word_or_phrase.split()
     if not parts:
-        raise BadInput("empty word")
+        raise BadUsage("empty word")
     body = r"\s+".join(re.escape(p) for p in parts)
     # Lookarounds rather than \b so that a phrase may start or end with punctuation.
     return re.compile(rf"(?<!\w){body}(?!\w)", re.IGNORECASE)

@@ -138,26 +138,26 @@ def walk(roots: Sequence[Path], include: Sequence[str] = (), exclude: Sequence[s
                 yield Found(d, skip=f"unreadable folder ({e.strerror or e})")
                 continue
             subdirs = []
-            for e in entries:
-                if e.name.startswith("."):
+            for entry in entries:
+                if entry.name.startswith("."):
                     continue
-                p = Path(e.path)
+                p = Path(entry.path)
                 try:
-                    is_dir = e.is_dir(follow_symlinks=True)
+                    is_dir = entry.is_dir(follow_symlinks=True)
                 except OSError:
                     is_dir = False
-                if ignore and chain and _ignored(chain, e.path, is_dir):
+                if ignore and chain and _ignored(chain, entry.path, is_dir):
                     continue
                 if is_dir:
-                    if exclude and _matches(str(p.relative_to(root)), e.name, exclude):
+                    if exclude and _matches(str(p.relative_to(root)), entry.name, exclude):
                         continue
-                    if e.is_symlink():
+                    if entry.is_symlink():
                         later.append((p, chain, True))
                     else:
                         subdirs.append((p, chain))
-                elif e.is_symlink() and not p.exists():
+                elif entry.is_symlink() and not p.exists():
                     yield Found(p, skip="broken symlink or symlink loop")
-                elif e.is_symlink():
+                elif entry.is_symlink():
                     later.append((p, chain, False))
                 else:
                     yield from _file(p, root, include, exclude, max_bytes, seen_files, False)

@@ -9,6 +9,9 @@ import hashlib
 import json
 import os
 import time
+from collections import deque
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
@@ -54,6 +57,18 @@ class IndexWriter:
         def _check_revision(self) -> None: ...
 
     # -- writing -----------------------------------------------------------------------
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the index's write lock for the block: one writer per index, across
+        processes; readers go on reading meanwhile.
+
+        Raises:
+            IndexLocked: another process is writing the index.
+        """
+        self._writable()
+        with WriteLock(self.path):
+            yield
+
     def add_paths(self, paths: Sequence[str | Path], include: Sequence[str] = (),
                   exclude: Sequence[str] = (), dry_run: bool = False,
                   progress: Progress | None = None,
@@ -108,31 +123,20 @@ class IndexWriter:
         if dry_run:
             with damaged_as_error(self.path):
                 return self._sync(roots, include, exclude, True, progress, max_bytes, opts)
-        lock = WriteLock(self.path).acquire()
-        try:
-            with damaged_as_error(self.path):
-                report = self._sync(roots, include, exclude, False, progress, max_bytes,
-                                    opts, pipeline=pipeline)
-                self._record_sources(roots)
-                return report
-        except BaseException:
-            self._vectors = None  # may hold removals of a rolled-back transaction
-            raise
-        finally:
-            lock.release()
+        with self.writing():
+            try:
+                with damaged_as_error(self.path):
+                    report = self._sync(roots, include, exclude, False, progress, max_bytes,
+                                        opts, pipeline=pipeline)
+                    self._record_sources(roots)
+                    return report
+            except BaseException:
+                self._vectors = None  # may hold removals of a rolled-back transaction
+                raise
 
     def _record_sources(self, roots: Sequence[Path]) -> None:
-        now = time.time()
-        with self.store.db.conn:
-            for r in roots:
-                self.store.db.execute(
-                    "INSERT INTO sources VALUES (?, ?, ?) ON CONFLICT(path) DO UPDATE "
-                    "SET last_sync = excluded.last_sync", [str(r), now, now])
-
-    def _forget_source(self, path: Path) -> None:
-        r = str(path)
-        self.store.db.execute("DELETE FROM sources WHERE path = ? OR path LIKE ? ESCAPE '\\'",
-                              [r, like_prefix(r.rstrip(os.sep) + os.sep)])
+        with self.store.transaction():
+            self.store.record_sources([str(r) for r in roots], time.time())
 
     def _own_folders(self) -> list[Path]:
         """This index's folder and its rebuild twin: never indexed."""
@@ -141,18 +145,25 @@ class IndexWriter:
 
     def _sync(self, roots, include, exclude, dry_run, progress, max_bytes,
               opts: dict | None = None, pipeline=None) -> IndexReport:
+        plan = self._plan_sync(roots, include, exclude, dry_run, max_bytes, opts or {})
+        if dry_run:
+            return self._count_sync(plan, max_bytes)
+        return self._apply_sync(plan, progress, max_bytes, pipeline)
+
+    def _plan_sync(self, roots, include, exclude, dry_run: bool, max_bytes: int,
+                   opts: dict) -> SyncPlan:
+        """Walk ``roots`` and compare what is found with what is indexed under them: which
+        files are unchanged, skipped, moved (a file whose content equals that of an indexed
+        file now gone from disk), gone, or to be read. Writes nothing but, on a real run,
+        the new mtime of a file whose content did not change."""
         from . import fileio
-        from .readers import read_bytes
         from .walk import walk
 
-        opts = opts or {}
         t0 = time.perf_counter()
         report = IndexReport(dry_run=dry_run)
-        existing = self._docs_under(roots)
-        by_path = {d["path"]: d for d in existing}
+        by_path = {d["path"]: d for d in self._docs_under(roots)}
         seen: set[str] = set()
         blind: list[str] = []  # folders that could not be listed: their files are not gone
-        renames: list[tuple[dict, str, dict]] = []  # (old doc, new path, stat row)
         # (path, data or None when it is large and read again later, hash, found)
         fresh: list[tuple[Path, bytes | None, str, Any]] = []
         for found in walk(roots, include, exclude, max_bytes,
@@ -178,105 +189,117 @@ class IndexWriter:
             if old and old["content_hash"] == digest:
                 report.unchanged.append(key)
                 if not dry_run:
-                    self.store.db["documents"].update(old["id"], {"mtime": found.mtime})
+                    self.store.update_document(old["id"], {"mtime": found.mtime})
                 continue
             # keep small files' bytes; read large ones again when their turn comes, so
             # that a folder of big files is never in memory at once
             fresh.append((found.path, data if len(data) < KEEP_BYTES else None, digest,
                            found))
             del data
-        # A file whose content equals that of an indexed file now gone from disk was moved.
-        gone = {p: d for p, d in by_path.items() if p not in seen and not os.path.exists(p)
-                and not any(p.startswith(b) for b in blind)}
+        plan = SyncPlan(report, by_path, t0=t0)
+        plan.gone = {p: d for p, d in by_path.items() if p not in seen
+                     and not os.path.exists(p) and not any(p.startswith(b) for b in blind)}
         gone_by_hash: dict[str, list[dict]] = {}
-        for d in gone.values():
+        for d in plan.gone.values():
             gone_by_hash.setdefault(d["content_hash"], []).append(d)
-        from collections import deque
-
-        to_read: deque = deque()
         for path, kept, digest, found in fresh:
             key = str(path)
             if key not in by_path and gone_by_hash.get(digest):
                 old = gone_by_hash[digest].pop()
-                del gone[old["path"]]
-                renames.append((old, key, {"size": found.size, "mtime": found.mtime,
-                                           "real_path": real_path_of(key)}))
+                del plan.gone[old["path"]]
+                plan.renames.append((old, key, {"size": found.size, "mtime": found.mtime,
+                                                "real_path": real_path_of(key)}))
                 report.renamed.append((old["path"], key))
                 continue
-            to_read.append((path, kept, digest, found))
+            plan.to_read.append((path, kept, digest, found))
+        report.deleted = sorted(plan.gone)
+        return plan
 
-        def prepared() -> Iterable[Pending]:
-            """Read and chunk each new or changed file (in a reader thread on a real run)."""
-            while to_read:
-                path, data, digest, found = to_read.popleft()  # its bytes freed as we go
-                key = str(path)
-                try:
-                    if data is None:
-                        data = fileio.read_limited(path, max_bytes)
-                        digest = hashlib.sha256(data).hexdigest()
-                    doc = read_bytes(path, data)
-                    del data
-                    parts = self._prepare_parts(key, doc, {"size": found.size,
-                                                           "mtime": found.mtime,
-                                                           "content_hash": digest,
-                                                           "real_path": real_path_of(key)})
-                    del doc
-                    p = next(parts, None)
-                except ReadError as e:
-                    report.skipped.append(Skipped(key, str(e)))
-                    continue
-                except SearchkitError:
-                    raise  # e.g. an encoder mismatch: not this file's fault
-                except MemoryError:
-                    report.skipped.append(Skipped(key, "too large to read in memory"))
-                    continue
-                except Exception as e:  # a reader bug must not abort the run
-                    report.skipped.append(
-                        Skipped(key, f"could not read ({type(e).__name__}: {e})"))
-                    continue
-                old = by_path.get(key)
-                if p is None or not p.chunks:
-                    report.skipped.append(Skipped(key, "no text"))
-                    continue
-                p.replaces = old["id"] if old else None
-                p.kind = "changed" if old else "new"
-                (report.changed if old else report.new).append(key)
-                yield p
-                try:
-                    yield from parts
-                except (SearchkitError, MemoryError):
-                    raise
-                except Exception as e:  # its committed parts stay, marked unfinished
-                    report.skipped.append(
-                        Skipped(key, f"could not chunk ({type(e).__name__}: {e})"))
+    def _prepared(self, plan: SyncPlan, max_bytes: int) -> Iterator[Pending]:
+        """Read and chunk each new or changed file of ``plan`` (in a reader thread on a
+        real run); a file that cannot be read is skipped with its reason."""
+        from . import fileio
+        from .readers import read_bytes
 
-        report.deleted = sorted(gone)
+        report, to_read = plan.report, plan.to_read
+        while to_read:
+            path, data, digest, found = to_read.popleft()  # its bytes freed as we go
+            key = str(path)
+            try:
+                if data is None:
+                    data = fileio.read_limited(path, max_bytes)
+                    digest = hashlib.sha256(data).hexdigest()
+                doc = read_bytes(path, data)
+                del data
+                parts = self._prepare_parts(key, doc, {"size": found.size,
+                                                       "mtime": found.mtime,
+                                                       "content_hash": digest,
+                                                       "real_path": real_path_of(key)})
+                del doc
+                p = next(parts, None)
+            except ReadError as e:
+                report.skipped.append(Skipped(key, str(e)))
+                continue
+            except SearchkitError:
+                raise  # e.g. an encoder mismatch: not this file's fault
+            except MemoryError:
+                report.skipped.append(Skipped(key, "too large to read in memory"))
+                continue
+            except Exception as e:  # a reader bug must not abort the run
+                report.skipped.append(
+                    Skipped(key, f"could not read ({type(e).__name__}: {e})"))
+                continue
+            old = plan.by_path.get(key)
+            if p is None or not p.chunks:
+                report.skipped.append(Skipped(key, "no text"))
+                continue
+            p.replaces = old["id"] if old else None
+            p.kind = "changed" if old else "new"
+            (report.changed if old else report.new).append(key)
+            yield p
+            try:
+                yield from parts
+            except (SearchkitError, MemoryError):
+                raise
+            except Exception as e:  # its committed parts stay, marked unfinished
+                report.skipped.append(
+                    Skipped(key, f"could not chunk ({type(e).__name__}: {e})"))
+
+    def _count_sync(self, plan: SyncPlan, max_bytes: int) -> IndexReport:
+        """A dry run's report: what applying ``plan`` would add, embed and remove."""
+        report = plan.report
+        self.encoder.tokenizer  # noqa: B018 (loaded here, as a real run does)
+        pending = list(self._prepared(plan, max_bytes))
+        todo = {c["text_hash"] for p in pending for c in p.chunks}
+        report.chunks_embedded = len(todo - self.store.cached_hashes(self.vector_key, todo))
+        report.chunks_added = sum(len(p.chunks) for p in pending)
+        removed = [d["id"] for d in plan.gone.values()] + [p.replaces for p in pending
+                                                           if p.replaces]
+        report.chunks_removed = sum(len(self.store.chunk_ids_of(i)) for i in removed)
+        report.seconds = time.perf_counter() - plan.t0
+        return report
+
+    def _apply_sync(self, plan: SyncPlan, progress, max_bytes: int, pipeline) -> IndexReport:
+        """Carry ``plan`` out: renames, then new and changed files in commits, then the
+        documents gone from disk; the vector file last."""
+        report = plan.report
         self.encoder.tokenizer  # noqa: B018 (loaded here, not raced for by the reader thread)
-        if dry_run:
-            pending = list(prepared())
-            todo = {c["text_hash"] for p in pending for c in p.chunks}
-            report.chunks_embedded = len(todo - self.store.cached_hashes(self.vector_key,
-                                                                          todo))
-            report.chunks_added = sum(len(p.chunks) for p in pending)
-            removed = [d["id"] for d in gone.values()] + [p.replaces for p in pending
-                                                          if p.replaces]
-            report.chunks_removed = sum(len(self.store.chunk_ids_of(i)) for i in removed)
-            report.seconds = time.perf_counter() - t0
-            return report
         vec = self.vectors
-        self._apply_renames(renames)
-        with (Prefetch(prepared()) if pipeline is None  # engine hook: see searchkit.engines
-              else pipeline(self, to_read, by_path, report, max_bytes=max_bytes)) as stream:
+        self._apply_renames(plan.renames)
+        with (Prefetch(self._prepared(plan, max_bytes)) if pipeline is None
+              # engine hook: see searchkit.engines
+              else pipeline(self, plan.to_read, plan.by_path, report,
+                            max_bytes=max_bytes)) as stream:
             self._write_pending(stream, report, vec, progress)
-        if gone:
-            with self.store.db.conn:
-                for d in gone.values():
+        if plan.gone:
+            with self.store.transaction():
+                for d in plan.gone.values():
                     ids = self.store.delete_document(d["id"])
                     report.chunks_removed += len(ids)
                     vec_remove(vec, ids)
                 self.store.bump_generation()
         self._finish_write(vec)
-        report.seconds = time.perf_counter() - t0
+        report.seconds = time.perf_counter() - plan.t0
         return report
 
     def add_texts(self, texts: Sequence[str], metadata: Sequence[dict] | None = None,
@@ -293,8 +316,7 @@ class IndexWriter:
             raise BadInput("metadata must be a list of dicts, one per text")
         if metadata is not None and len(metadata) != len(texts):
             raise BadInput("texts and metadata differ in length")
-        lock = WriteLock(self.path).acquire()
-        try:
+        with self.writing():
             report = IndexReport()
             pending: list[Pending] = []
             doc_keys: list[str] = []
@@ -324,8 +346,6 @@ class IndexWriter:
             self._finish_write(vec)
             ids = {d["path"]: d["id"] for d in self.store.documents()}
             return [ids.get(k, -1) for k in doc_keys]
-        finally:
-            lock.release()
 
     def remove(self, paths: str | Path | Iterable[str | Path]) -> int:
         """Remove documents: each of ``paths`` is a stored path/key (a file, a text's
@@ -337,24 +357,21 @@ class IndexWriter:
         for p in paths:
             if not isinstance(p, (str, os.PathLike)) or not str(p):
                 raise BadInput(f"a path must be a non-empty string or a Path, not {p!r}")
-        lock = WriteLock(self.path).acquire()
-        try:
+        with self.writing():
             vec = self.vectors
             n = 0
-            with self.store.db.conn:
+            with self.store.transaction():
                 for p in paths:
                     d = self.store.document_by_path(str(p))
                     docs = [d] if d else self._docs_under([Path(os.path.abspath(p))])
                     for d in docs:
                         vec_remove(vec, self.store.delete_document(d["id"]))
                         n += 1
-                    self._forget_source(Path(os.path.abspath(p)))
+                    self.store.forget_source(os.path.abspath(p))
                 if n:
                     self.store.bump_generation()
             self._finish_write(vec)
             return n
-        finally:
-            lock.release()
 
     def backfill_sentence_vectors(self, progress=None, batch_size: int = 32) -> int:
         """Store the highlight sentence vectors (searchkit.sentence_vectors) of every chunk
@@ -366,18 +383,13 @@ class IndexWriter:
         if not hasattr(enc, "embed_with_sentences"):
             return 0
         key = self.vector_key
-        rows = self.store.db.execute(
-            "SELECT DISTINCT c.text_hash, c.text FROM chunks c WHERE NOT EXISTS (SELECT 1 "
-            "FROM sentence_vectors s WHERE s.encoder = ? AND s.text_hash = c.text_hash)",
-            [key]).fetchall()
+        rows = self.store.texts_without_sentence_vectors(key)
         rows.sort(key=lambda r: len(r[1]), reverse=True)  # batches as the index makes them
         for start in range(0, len(rows), batch_size):
             part = rows[start:start + batch_size]
             _, blobs = enc.embed_with_sentences([t for _, t in part])
-            with self.store.db.conn:
-                self.store.db.conn.executemany(
-                    "INSERT OR REPLACE INTO sentence_vectors VALUES (?, ?, ?)",
-                    [(key, h, b) for (h, _), b in zip(part, blobs)])
+            with self.store.transaction():
+                self.store.put_sentence_vectors(key, [h for h, _ in part], blobs)
             if progress:
                 progress(len(part))
         return len(rows)
@@ -390,27 +402,12 @@ class IndexWriter:
         db = Path(other) / DB_FILE
         if not db.exists():
             return 0
-        conn = self.store.db.conn
-        conn.execute("ATTACH DATABASE ? AS other", [str(db)])
-        try:
-            with conn:
-                cur = conn.execute("INSERT OR IGNORE INTO embeddings "
-                                   "SELECT encoder, text_hash, vector FROM other.embeddings")
-                n = cur.rowcount
-                if conn.execute("SELECT 1 FROM other.sqlite_master "
-                                "WHERE name = 'sentence_vectors'").fetchone():
-                    conn.execute("INSERT OR IGNORE INTO sentence_vectors "
-                                 "SELECT encoder, text_hash, data FROM other.sentence_vectors")
-                return n
-        finally:
-            conn.execute("DETACH DATABASE other")
+        return self.store.import_embeddings(db)
 
     def _docs_under(self, roots: Sequence[Path]) -> list[dict]:
         out: dict[int, dict] = {}
         for root in roots:
-            r = str(root)
-            for d in self.store.documents("path = ? OR path LIKE ? ESCAPE '\\'",
-                                          [r, like_prefix(r.rstrip(os.sep) + os.sep)]):
+            for d in self.store.documents_under(str(root)):
                 out[d["id"]] = d
         return list(out.values())
 
@@ -472,9 +469,9 @@ class IndexWriter:
     def _apply_renames(self, renames) -> None:
         if not renames:
             return
-        with self.store.db.conn:
+        with self.store.transaction():
             for old, new_path, stat in renames:
-                self.store.db["documents"].update(old["id"], {"path": new_path, **stat})
+                self.store.update_document(old["id"], {"path": new_path, **stat})
             self.store.bump_generation()
 
     def _write_pending(self, pending: Iterable[Pending], report: IndexReport,
@@ -553,7 +550,7 @@ class IndexWriter:
     def _commit_group(self, group, todo, embedded, encoder_id, report, vec) -> None:
         vectors: Any
         vectors, sentences = embedded if embedded is not None else (None, None)
-        with self.store.db.conn:
+        with self.store.transaction():
             if todo:
                 self.store.put_vectors(encoder_id, list(todo), vectors, sentences)
             new_ids, new_hashes = [], []
@@ -564,7 +561,7 @@ class IndexWriter:
                 if p.part:  # a later part of a long document: its row exists
                     doc_id = p.doc_ref["id"]
                     if p.last:
-                        self.store.db["documents"].update(doc_id, row)
+                        self.store.update_document(doc_id, row)
                     ids = self.store.insert_chunks([{**c, "doc_id": doc_id} for c in p.chunks])
                     new_ids += ids
                     new_hashes += [c["text_hash"] for c in p.chunks]
@@ -573,8 +570,8 @@ class IndexWriter:
                     row.update(size=-1, content_hash="partial")
                 if p.replaces:
                     old_ids = self.store.chunk_ids_of(p.replaces)
-                    self.store.db.execute("DELETE FROM chunks WHERE doc_id = ?", [p.replaces])
-                    self.store.db["documents"].update(p.replaces, row)
+                    self.store.delete_chunks_of(p.replaces)
+                    self.store.update_document(p.replaces, row)
                     report.chunks_removed += len(old_ids)
                     vec_remove(vec, old_ids)
                     doc_id = p.replaces
@@ -592,24 +589,12 @@ class IndexWriter:
             lookup = dict(zip(todo, vectors)) if todo else {}
             missing = [h for h in new_hashes if h not in lookup]
             if missing:
-                lookup.update(self._cached_vectors(encoder_id, missing))
+                lookup.update(self.store.vectors_of_hashes(encoder_id, missing))
             vec.add(np.asarray(new_ids, dtype=np.int64),
                     np.stack([lookup[h] for h in new_hashes]))
 
-    def _cached_vectors(self, encoder_id: str, hashes: list[str]) -> dict[str, np.ndarray]:
-        out = {}
-        uniq = list(set(hashes))
-        for s in range(0, len(uniq), 900):
-            part = uniq[s:s + 900]
-            q = ",".join("?" * len(part))
-            for h, blob in self.store.db.execute(
-                    f"SELECT text_hash, vector FROM embeddings WHERE encoder = ? AND "
-                    f"text_hash IN ({q})", [encoder_id, *part]):
-                out[h] = np.frombuffer(blob, dtype=np.float32)
-        return out
-
     def _finish_write(self, vec: VectorIndex) -> None:
-        with self.store.db.conn:
+        with self.store.transaction():
             self.store.prune_embeddings(self.vector_key)
             self.store.set_meta("last_sync", time.time())
         gen = self.store.generation()
@@ -630,6 +615,20 @@ class IndexWriter:
 
 #: Files read while walking keep their bytes until chunked when smaller than this.
 KEEP_BYTES = 1 << 20
+
+
+@dataclass
+class SyncPlan:
+    """What a sync will do, worked out before anything is written (``IndexWriter._plan_sync``)
+    and then applied (``_apply_sync``) or counted (``_count_sync``, a dry run)."""
+
+    report: IndexReport  #: unchanged, skipped, renamed and deleted files so far
+    by_path: dict[str, dict]  #: the indexed documents under the synced paths, by path
+    renames: list[tuple[dict, str, dict]] = field(default_factory=list)  #: (old doc, new path, stat)
+    gone: dict[str, dict] = field(default_factory=dict)  #: documents whose file is gone
+    #: new and changed files: (path, bytes or None when large and read again, hash, found)
+    to_read: deque = field(default_factory=deque)
+    t0: float = 0.0  #: when the sync started (perf_counter)
 
 
 class damaged_as_error:
@@ -690,7 +689,3 @@ def real_path_of(path: str) -> str | None:
 def _printable_path(path: str) -> str:
     """``path`` with undecodable bytes of its name shown as U+FFFD (safe to print/store)."""
     return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-
-
-def like_prefix(s: str) -> str:
-    return s.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

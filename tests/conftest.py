@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -31,6 +32,32 @@ def _isolated_home(tmp_path, monkeypatch):
     """No test touches ./indexes or the user's cache by accident."""
     monkeypatch.setenv("SEARCHKIT_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("SEARCHKIT_INDEX", raising=False)
+
+
+def _ours(handlers) -> list[logging.Handler]:
+    """The handlers that are not pytest's (pytest attaches its capture handlers to every
+    non-propagating logger for each test phase, and takes them off itself)."""
+    return [h for h in handlers if not type(h).__module__.startswith("_pytest")]
+
+
+@pytest.fixture(autouse=True)
+def _searchkit_logger_restored():
+    """The ``searchkit`` logger as it was before the test: the CLI's ``setup_logging`` gives
+    it a handler on the stderr of the moment (a CliRunner's, closed afterwards), a level and
+    ``propagate = False``; left in place, one test's CLI run changed what later tests logged
+    and captured, depending on the order the tests ran in."""
+    log = logging.getLogger("searchkit")
+    handlers, level, propagate, disabled = _ours(log.handlers), log.level, log.propagate, \
+        log.disabled
+    yield
+    for h in _ours(log.handlers):
+        if h not in handlers:
+            log.removeHandler(h)
+    for h in handlers:
+        if h not in log.handlers:
+            log.addHandler(h)
+    log.setLevel(level)
+    log.propagate, log.disabled = propagate, disabled
 
 
 @pytest.fixture(scope="session")

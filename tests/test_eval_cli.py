@@ -108,7 +108,7 @@ def test_eval_train_split_and_missing_split(hashing):
     assert r.exit_code == 0, r.output
     assert json.loads(r.output)["queries"] == 2
     r = CliRunner().invoke(cli, ["eval", str(TINY), "--split", "dev"])
-    assert r.exit_code == 1
+    assert r.exit_code == 2
     assert "split 'dev' not found" in r.output and "available splits: test, train" in r.output
 
 

@@ -5,15 +5,17 @@ Plumbing only: the hashing encoder is enough, and fast."""
 
 import json
 import os
+import re
 from datetime import date, datetime
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from searchkit import BadInput, Index
+from searchkit import BadInput, BadUsage, Index
 from searchkit.cli import cli
-from searchkit.filters import allowed_chunk_ids, normalize_exts, path_matches, to_timestamp
+from searchkit.filters import (allowed_chunk_ids, check_glob, normalize_exts, path_matches,
+                               to_timestamp)
 
 WORDS = ("river bank loan python spring cell pitch bat garden bread engine music harbour "
          "ledger orchard violin granite tundra kettle lantern meadow copper").split()
@@ -122,3 +124,19 @@ def test_cli_query_filters(tmp_path, docs, hashing):
     assert paths == {"meeting.rst", "tool.py"}
     r = runner.invoke(cli, ["query", "river", "--index", idx, "--modified-after", "2999-01-01"])
     assert r.exit_code == 0 and r.output == "No results.\n"
+
+
+@pytest.mark.parametrize("glob", ["*.md", "[a-z]*", "b[a-c-]c.md", "[!a-z].txt", "[z-a",
+                                  "[]-a]x", "x[--z]", "a[!]-z]"])
+def test_check_glob_passes_what_fnmatch_reads_whole(glob):
+    assert check_glob(glob) == glob
+
+
+@pytest.mark.parametrize("glob,bad", [("[z-a]*", "z-a"), ("notes/[!9-0]*", "9-0"),
+                                      ("[a-cz-a]", "z-a"), ("[]-!]", "]-!")])
+def test_check_glob_refuses_a_reversed_range(glob, bad, rare_index):
+    """fnmatch drops a reversed range silently, so such a glob would match nothing."""
+    with pytest.raises(BadUsage, match=rf"the range {re.escape(bad)} is reversed"):
+        check_glob(glob)
+    with pytest.raises(BadUsage, match="reversed"):
+        allowed_chunk_ids(rare_index, path=["*.txt", glob])

@@ -107,3 +107,24 @@ def test_readers_query_during_a_write_and_see_committed_state(tmp_path, docs, ha
     assert len(reader.vectors) == reader.store.count("chunks") == 12
     reader.close()
     writer.close()
+
+
+def test_writing_holds_the_lock_for_its_block(tmp_path, docs, hashing):
+    """``Index.writing()`` is the write lock as a block: another writer is refused inside
+    it (with this pid), and may write once the block ends, even by an error."""
+    from searchkit.errors import SearchkitError
+
+    with Index.create(tmp_path / "idx", encoder="hashing-test") as idx:
+        with idx.writing():
+            with pytest.raises(IndexLocked, match=f"pid {os.getpid()}"):
+                WriteLock(tmp_path / "idx").acquire()
+            with pytest.raises(IndexLocked):
+                idx.add_texts(["refused while the block holds the lock"])
+        with pytest.raises(RuntimeError):
+            with idx.writing():
+                raise RuntimeError("a failed write")
+        assert len(idx.add_texts(["written after the block"])) == 1
+    with Index.open(tmp_path / "idx", readonly=True) as ro:
+        with pytest.raises(SearchkitError, match="read-only"):
+            with ro.writing():
+                pass

@@ -148,3 +148,38 @@ def test_read_path_takes_parts_not_the_facade():
     graph = _graph(runtime=False)
     assert {m: sorted(graph[m] & {"searchkit.index"}) for m in READ_PATH} == \
         {m: [] for m in READ_PATH}
+
+
+SQL_START = ("SELECT ", "INSERT ", "DELETE ", "UPDATE ", "PRAGMA ", "CREATE ", "ALTER ",
+             "ATTACH ", "DETACH ", "WHERE ")
+DB_CALLS = {"execute", "executemany", "executescript", "query"}
+
+
+def sql_outside_the_store(path: Path) -> list[str]:
+    """SQL text, and calls of a database's execute/query, in ``path``."""
+    out = []
+    where = path.relative_to(PACKAGE.parent)
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if (isinstance(node, ast.Constant) and isinstance(node.value, str)
+                and node.value.lstrip().startswith(SQL_START)):
+            out.append(f"{where}:{node.lineno}: SQL {node.value.strip()[:40]!r}")
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr in DB_CALLS):
+            out.append(f"{where}:{node.lineno}: .{node.func.attr}(...)")
+    return out
+
+
+def test_the_sql_scan_finds_what_it_looks_for(tmp_path):
+    f = PACKAGE / "store" / "meta.py"
+    assert any("SQL 'SELECT" in v for v in sql_outside_the_store(f))
+    assert any(".execute(...)" in v for v in sql_outside_the_store(f))
+
+
+def test_all_sql_is_behind_the_stores():
+    """Every SQL statement lives in searchkit/store/ (MetaStore for the local index, the
+    Postgres store for its own database); the rest of the package calls named methods."""
+    found = []
+    for f in sorted(PACKAGE.rglob("*.py")):
+        if f.relative_to(PACKAGE).parts[0] != "store":
+            found += sql_outside_the_store(f)
+    assert found == []

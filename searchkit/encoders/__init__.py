@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 from collections.abc import Callable
 
-from ..errors import BadInput
+from ..errors import BadInput, BadUsage
 from .base import Encoder, TokenVectors, minilm_path
 
 
@@ -92,7 +92,7 @@ def get_encoder(name: str | None = None) -> Encoder:
     shared by that id, so re-tuning a name never serves the old weights.
 
     Raises:
-        BadInput: no such encoder or model directory.
+        BadUsage: no such encoder or model directory.
         EncoderMismatch: ``NAME@FINGERPRINT`` names a model whose weights have changed.
     """
     name = name or DEFAULT_ENCODER
@@ -115,7 +115,7 @@ def resolve_model_path(name: str) -> Path:
         if (p / "config.json").exists() or (p / "modules.json").exists():
             return p.resolve()
     known = ", ".join(REGISTRY)
-    raise BadInput(f"unknown encoder {name!r}: not one of {known}, nor a model directory "
+    raise BadUsage(f"unknown encoder {name!r}: not one of {known}, nor a model directory "
                    f"(tuned models are looked up in {models_home()})")
 
 

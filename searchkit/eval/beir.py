@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import BadInput
+from ..errors import BadInput, BadUsage
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,8 @@ def load_beir(directory: str | Path, split: str = "test") -> BeirDataset:
         A :class:`BeirDataset` whose queries are those judged in ``split``.
 
     Raises:
-        BadInput: the directory, a file or the split is missing or malformed.
+        BadUsage: the split is missing.
+        BadInput: the directory or a file is missing or malformed.
     """
     root = Path(directory)
     if not root.is_dir():
@@ -116,7 +117,7 @@ def load_beir(directory: str | Path, split: str = "test") -> BeirDataset:
     qrels_path = root / "qrels" / f"{split}.tsv"
     if not qrels_path.is_file():
         have = ", ".join(available_splits(root)) or "none"
-        raise BadInput(f"BEIR dataset: qrels file for split {split!r} not found: {qrels_path} "
+        raise BadUsage(f"BEIR dataset: qrels file for split {split!r} not found: {qrels_path} "
                        f"(available splits: {have})")
     qrels = load_qrels(qrels_path)
     missing = [q for q in qrels if q not in queries]

@@ -104,7 +104,7 @@ def build_index(ds: BeirDataset, path: str | Path | None = None, encoder: str | 
                     "chunks_embedded": info.chunks_embedded}
         if recorded.get("chunks_embedded") and not recorded.get("chunks_per_s"):
             recorded["chunks_per_s"] = round(info.chunks_embedded / info.seconds, 2)
-        with idx.store.db.conn:
+        with idx.store.transaction():
             idx.store.set_meta(STAMP_KEY, recorded)
     info.documents = idx.store.count("documents")
     info.chunks = idx.store.count("chunks")
@@ -156,8 +156,7 @@ class EvalReport:
 
 def chunk_docids(idx) -> dict[int, str]:
     """``{chunk id: BEIR docid}`` (a document's key is its BEIR id)."""
-    return dict(idx.store.db.execute(
-        "SELECT c.id, d.path FROM chunks c JOIN documents d ON d.id = c.doc_id").fetchall())
+    return idx.store.chunk_paths()
 
 
 def rank_documents(idx, query: str, method: str, depth: int, docid_of: dict[int, str],

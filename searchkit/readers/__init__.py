@@ -127,11 +127,11 @@ def formats() -> dict:
     listed = sorted(readers.values(), key=lambda r: (r["source"] != "searchkit",
                                                      order.get(r["reader"], 0), r["reader"]))
     packages: dict[str, dict] = {}
-    for r in listed:
-        for pip_name in r["requires"]:
-            p = packages.setdefault(pip_name, {"package": pip_name, "enables": [],
-                                               "installed": pip_name not in r["missing"]})
-            p["enables"] += r["extensions"]
+    for row in listed:
+        for pip_name in row["requires"]:
+            pkg = packages.setdefault(pip_name, {"package": pip_name, "enables": [],
+                                                 "installed": pip_name not in row["missing"]})
+            pkg["enables"] += row["extensions"]
     for name, p in packages.items():
         try:
             p["version"] = version(name) if p["installed"] else None

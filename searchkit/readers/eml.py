@@ -4,7 +4,7 @@ head the text (subject, from and date are the document's metadata too), then the
 
 from __future__ import annotations
 
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
 from ..errors import ReadError
@@ -127,9 +127,9 @@ def _attachments(msg: EmailMessage):
             continue
         text = ""
         path = PurePath(name.replace("\\", "/")).name or "attachment"
-        if supported(PurePath(path)):
+        if supported(Path(path)):
             try:
-                text = read_bytes(PurePath(path), part.get_payload(decode=True) or b"").text
+                text = read_bytes(Path(path), part.get_payload(decode=True) or b"").text
             except Exception:  # an attachment it cannot read leaves the message readable
                 text = ""
         yield path, text.strip()

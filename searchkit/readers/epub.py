@@ -28,9 +28,9 @@ def read(data: bytes) -> Extracted:
     z = open_zip(data, ".epub", "META-INF/container.xml")
     with broken(".epub file"):
         root = ET.fromstring(z.read("META-INF/container.xml")).find(".//c:rootfile", _NS)
-        if root is None or not root.get("full-path"):
+        opf_path = root.get("full-path") if root is not None else None
+        if not opf_path:
             raise ReadError("broken .epub file (no package document named)")
-        opf_path = root.get("full-path")
         opf = ET.fromstring(z.read(opf_path))
         base = posixpath.dirname(opf_path)
         items = {i.get("id"): i for i in opf.iterfind("opf:manifest/opf:item", _NS)}
@@ -80,7 +80,7 @@ def _toc(z, opf, items, path_of) -> dict[str, str]:
         where = soup.find("nav", attrs={"epub:type": "toc"}) or soup.find("nav") or soup
         here = posixpath.dirname(path_of(nav))
         for a in where.find_all("a", href=True):
-            target = posixpath.normpath(posixpath.join(here, unquote(a["href"].split("#")[0])))
+            target = posixpath.normpath(posixpath.join(here, unquote(str(a["href"]).split("#")[0])))
             out.setdefault(target, a.get_text(" ", strip=True))
         return out
     spine = opf.find("opf:spine", _NS)

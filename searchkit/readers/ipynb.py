@@ -60,5 +60,7 @@ def _output(o: dict) -> str:
         return _joined(o.get("text"))
     if o.get("output_type") == "error":
         return f"{o.get('ename', '')}: {o.get('evalue', '')}"
-    data = o.get("data") if isinstance(o.get("data"), dict) else o  # nbformat 3 keeps it flat
+    data = o.get("data")
+    if not isinstance(data, dict):
+        data = o  # nbformat 3 keeps it flat
     return _joined(data.get("text/plain", data.get("text", "")))

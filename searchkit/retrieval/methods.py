@@ -102,11 +102,9 @@ def chunk_texts(store) -> tuple[int, list[int], list[str]]:
     consistent state (the generation is bumped in the same transaction as any chunk
     change, so equal generations before and after the read mean the rows belong to it)."""
     store = getattr(store, "store", store)
-    db = store.db
     while True:
         gen = store.generation()
-        rows = db.execute("SELECT c.id, c.text, c.ord, d.title FROM chunks c JOIN documents d "
-                          "ON d.id = c.doc_id ORDER BY c.id").fetchall()
+        rows = store.chunks_with_titles()
         if store.generation() == gen:
             return gen, [r[0] for r in rows], [baseline_text(r[1], r[2], r[3]) for r in rows]
 

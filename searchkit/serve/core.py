@@ -63,42 +63,6 @@ def bound_encoder(encoder, slots: threading.BoundedSemaphore) -> None:
             setattr(encoder, name, guard(getattr(encoder, name)))
 
 
-class _PerThreadDB:
-    """``MetaStore.db`` with one read-only connection per thread."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self._local = threading.local()
-        self._all: list = []
-        self._lock = threading.Lock()
-
-    def _db(self):
-        db = getattr(self._local, "db", None)
-        if db is None:
-            from ..store.meta import connect
-
-            db = self._local.db = connect(self.path, readonly=True)
-            with self._lock:
-                self._all.append(db)
-        return db
-
-    @property
-    def conn(self):
-        return self._db().conn
-
-    def execute(self, sql, params=None):
-        return self._db().execute(sql, params)
-
-    def query(self, sql, params=None):
-        return self._db().query(sql, params)
-
-    def close_all(self) -> None:
-        with self._lock:
-            for db in self._all:
-                db.conn.close()
-            self._all.clear()
-
-
 class Service:
     """Search, ask, documents, stats and senses over one index, safe to call from threads.
 
@@ -122,14 +86,15 @@ class Service:
         self._root: tuple[tuple, str | None] = ((), None)
         if warm:
             self._idx.encoder  # noqa: B018  (loads the model)
-            self._idx._load_vectors()
+            self._idx.vectors  # noqa: B018  (loads the vector file)
 
     def _open(self) -> None:
         from ..index import Index
+        from ..store.meta import PerThreadDatabase
 
         idx = Index.open(self._path, readonly=True)
         idx.store.close()
-        idx.store.db = _PerThreadDB(idx.store.path)
+        idx.store.db = PerThreadDatabase(idx.store.path)
         self._inode = _inode(idx.store.path)
         if self._slots is not None:
             bound_encoder(idx.encoder, self._slots)
@@ -157,8 +122,7 @@ class Service:
         idx = self.idx
         key = (id(idx), idx.store.generation())
         if self._root[0] != key:
-            paths = [p for (p,) in idx.store.db.execute("SELECT path FROM documents")
-                     if os.path.isabs(p)]
+            paths = [p for p in idx.store.document_paths() if os.path.isabs(p)]
             root = os.path.commonpath([os.path.dirname(p) for p in paths]) if paths else None
             self._root = (key, root)
         return self._root[1]
@@ -204,14 +168,11 @@ class Service:
         """
         from ..senses_report import document_text
 
-        db = self.idx.store.db
-        doc = next(db.query("SELECT id, path, title, format FROM documents WHERE id = ?",
-                            [int(doc_id)]), None)
+        store = self.idx.store
+        doc = store.document_view(doc_id)
         if doc is None:
             raise DocumentNotFound(f"no document with id {doc_id}")
-        rows = db.execute("SELECT id, text, start_char, start_line, end_char, end_line, "
-                          "page FROM chunks WHERE doc_id = ? ORDER BY start_char",
-                          [int(doc_id)]).fetchall()
+        rows = store.chunk_spans(doc_id)
         text = document_text([(r[1], r[2], r[3]) for r in rows])
         passage = {}
         if chunk_id is not None:

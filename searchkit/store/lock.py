@@ -10,6 +10,9 @@ from ..errors import IndexLocked
 
 
 class WriteLock:
+    """``with WriteLock(folder):`` holds the lock for the block (or ``acquire()`` and
+    ``release()``); IndexLocked when another process holds it."""
+
     def __init__(self, directory: Path):
         self.path = directory / "write.lock"
         self.fd: int | None = None
@@ -35,3 +38,9 @@ class WriteLock:
             fcntl.flock(self.fd, fcntl.LOCK_UN)
             os.close(self.fd)
             self.fd = None
+
+    def __enter__(self) -> "WriteLock":
+        return self.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.release()

@@ -8,7 +8,9 @@ which doubles as the embedding cache); the FAISS file is derived from them.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 from collections.abc import Callable, Iterable, Iterator
@@ -105,6 +107,41 @@ class ReadOnlyDatabase:
             yield dict(zip(keys, row))
 
 
+class PerThreadDatabase:
+    """A :class:`ReadOnlyDatabase` with one connection per thread (``search serve``'s
+    threads share one index: a SQLite connection is not for concurrent use)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._local = threading.local()
+        self._all: list = []
+        self._lock = threading.Lock()
+
+    def _db(self):
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = connect(self.path, readonly=True)
+            with self._lock:
+                self._all.append(db)
+        return db
+
+    @property
+    def conn(self):
+        return self._db().conn
+
+    def execute(self, sql, params=None):
+        return self._db().execute(sql, params)
+
+    def query(self, sql, params=None):
+        return self._db().query(sql, params)
+
+    def close_all(self) -> None:
+        with self._lock:
+            for db in self._all:
+                db.conn.close()
+            self._all.clear()
+
+
 def connect(path: Path, readonly: bool = False):
     """A ``sqlite_utils.Database`` for writing, a :class:`ReadOnlyDatabase` for reading."""
     if readonly:
@@ -136,8 +173,45 @@ def migrate(db: "sqlite_utils.Database") -> None:
                 db.execute("INSERT INTO _migrations VALUES (?, datetime('now'))", [name])
 
 
+#: Tables searchkit's migrations create.
+OWN_TABLES = {"_migrations", "manifest", "documents", "chunks", "embeddings",
+              "sqlite_sequence", "sources", "sentence_vectors"}
+
+
+def holds_index(db: Path) -> bool:
+    """Whether the database file ``db`` holds an index: one with a manifest naming its
+    encoder, or one that is not only what an interrupted create leaves (a database that is
+    not ours, or one that is unreadable, counts: opening it says what is wrong)."""
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+        try:
+            tables = {r[0] for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if "manifest" in tables and conn.execute(
+                    "SELECT 1 FROM manifest WHERE key = 'encoder'").fetchone():
+                return True
+            return bool(tables - OWN_TABLES) or (
+                "documents" in tables
+                and conn.execute("SELECT count(*) FROM documents").fetchone()[0] > 0)
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return True  # unreadable or not SQLite: let open() report it
+
+
+def like_prefix(s: str) -> str:
+    """A ``LIKE ... ESCAPE '\\'`` pattern for the strings that start with ``s``."""
+    return s.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _under(root: str) -> tuple[str, list[str]]:
+    """A ``WHERE`` condition (and its parameters) for ``root`` and the paths below it."""
+    return "path = ? OR path LIKE ? ESCAPE '\\'", [root, like_prefix(root.rstrip(os.sep) + os.sep)]
+
+
 class MetaStore:
-    """Typed access to the SQLite side of an index."""
+    """Typed access to the SQLite side of an index: every SQL statement of searchkit's
+    local index is here (the migrations above, and the methods below)."""
 
     def __init__(self, path: Path, readonly: bool = False):
         self.path = path
@@ -146,6 +220,15 @@ class MetaStore:
 
     def close(self) -> None:
         self.db.conn.close()
+
+    def transaction(self):
+        """A context manager: what is written inside commits together or not at all, and a
+        reader inside sees one consistent state."""
+        return self.db.conn
+
+    def quick_check(self) -> list[str]:
+        """SQLite's ``PRAGMA quick_check``: ``["ok"]`` for a sound database."""
+        return [r[0] for r in self.db.execute("PRAGMA quick_check")]
 
     # -- manifest ----------------------------------------------------------------------
     def get_meta(self, key: str, default=None):
@@ -171,6 +254,103 @@ class MetaStore:
     def document_by_path(self, path: str) -> dict | None:
         rows = self.documents("path = ?", [path])
         return rows[0] if rows else None
+
+    def documents_under(self, root: str) -> list[dict]:
+        """The documents whose path is ``root`` or lies below it."""
+        return self.documents(*_under(root))
+
+    def document_paths(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT path FROM documents")]
+
+    def document_view(self, doc_id: int) -> dict | None:
+        """Document ``doc_id``'s id, path, title and format, or None."""
+        return next(self.db.query("SELECT id, path, title, format FROM documents WHERE id = ?",
+                                  [int(doc_id)]), None)
+
+    def filterable_documents(self, modified_after: float | None = None
+                             ) -> Iterator[tuple[int, str, str | None, str | None]]:
+        """``(id, path, metadata JSON, real path)`` of every document (modified after the
+        timestamp ``modified_after`` when given); the real path is None in an index from
+        before it was stored."""
+        cols = {r[1] for r in self.db.execute("PRAGMA table_info(documents)")}
+        real = "real_path" if "real_path" in cols else "NULL"
+        sql = f"SELECT id, path, metadata, {real} FROM documents"
+        params: list = []
+        if modified_after is not None:
+            sql += " WHERE mtime > ?"
+            params.append(modified_after)
+        yield from self.db.execute(sql, params)
+
+    def update_document(self, doc_id: int, fields: dict) -> None:
+        self.db["documents"].update(doc_id, fields)
+
+    def chunk_ids_of_documents(self, doc_ids: Iterable[int]) -> list[int]:
+        docs = list(doc_ids)
+        ids: list[int] = []
+        for s in range(0, len(docs), 900):
+            part = docs[s:s + 900]
+            q = ",".join("?" * len(part))
+            ids += [r[0] for r in self.db.execute(
+                f"SELECT id FROM chunks WHERE doc_id IN ({q})", part)]
+        return ids
+
+    def chunk_spans(self, doc_id: int) -> list[tuple]:
+        """``(id, text, start_char, start_line, end_char, end_line, page)`` of each chunk of
+        document ``doc_id``, in text order."""
+        return self.db.execute("SELECT id, text, start_char, start_line, end_char, end_line, "
+                               "page FROM chunks WHERE doc_id = ? ORDER BY start_char",
+                               [int(doc_id)]).fetchall()
+
+    def chunks_with_titles(self) -> list[tuple[int, str, int, str | None]]:
+        """``(id, text, ord, document title)`` of every chunk, in id order."""
+        return self.db.execute("SELECT c.id, c.text, c.ord, d.title FROM chunks c JOIN "
+                               "documents d ON d.id = c.doc_id ORDER BY c.id").fetchall()
+
+    def chunk_paths(self) -> dict[int, str]:
+        """``{chunk id: its document's path}``."""
+        return dict(self.db.execute(
+            "SELECT c.id, d.path FROM chunks c JOIN documents d ON d.id = c.doc_id").fetchall())
+
+    def chunk_texts_by_document(self, containing: str | None = None
+                                ) -> Iterator[tuple[int, str, str, int, int]]:
+        """``(doc id, path, text, start_char, start_line)`` of every chunk, by document and
+        position; with ``containing``, only the documents with a chunk whose text holds it
+        (SQLite's LIKE: case-insensitive for ASCII)."""
+        where, params = "", []
+        if containing is not None:
+            where = "WHERE c.doc_id IN (SELECT doc_id FROM chunks WHERE text LIKE ? ESCAPE '\\')"
+            params = ["%" + like_prefix(containing)[:-1] + "%"]
+        yield from self.db.execute(
+            "SELECT c.doc_id, d.path, c.text, c.start_char, c.start_line FROM chunks c "
+            f"JOIN documents d ON d.id = c.doc_id {where} ORDER BY c.doc_id, c.start_char",
+            params)
+
+    def chunk_text_of_hash(self, text_hash: str) -> str | None:
+        row = self.db.execute("SELECT text FROM chunks WHERE text_hash = ? LIMIT 1",
+                              [text_hash]).fetchone()
+        return row[0] if row else None
+
+    def delete_chunks_of(self, doc_id: int) -> None:
+        self.db.execute("DELETE FROM chunks WHERE doc_id = ?", [doc_id])
+
+    # -- sources -----------------------------------------------------------------------
+    def sources(self) -> list[tuple[str, float | None]]:
+        """``(path, last sync)`` of each folder or file a sync was given, by path (none in
+        an index made before they were recorded)."""
+        try:
+            return list(self.db.execute("SELECT path, last_sync FROM sources ORDER BY path"))
+        except sqlite3.OperationalError:
+            return []
+
+    def record_sources(self, paths: Iterable[str], now: float) -> None:
+        for p in paths:
+            self.db.execute("INSERT INTO sources VALUES (?, ?, ?) ON CONFLICT(path) DO UPDATE "
+                            "SET last_sync = excluded.last_sync", [p, now, now])
+
+    def forget_source(self, root: str) -> None:
+        """Drop ``root`` and every recorded source below it."""
+        cond, params = _under(root)
+        self.db.execute(f"DELETE FROM sources WHERE {cond}", params)
 
     def chunk_ids_of(self, doc_id: int) -> list[int]:
         return [r[0] for r in self.db.execute("SELECT id FROM chunks WHERE doc_id = ?", [doc_id])]
@@ -243,9 +423,78 @@ class MetaStore:
             "INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?)",
             [(encoder, h, v.tobytes()) for h, v in zip(hashes, vectors)])
         if sentences:
-            self.db.conn.executemany(
-                "INSERT OR REPLACE INTO sentence_vectors VALUES (?, ?, ?)",
-                [(encoder, h, s) for h, s in zip(hashes, sentences) if s is not None])
+            self.put_sentence_vectors(encoder, hashes, sentences)
+
+    def put_sentence_vectors(self, encoder: str, hashes: list[str],
+                             blobs: list[bytes | None]) -> None:
+        self.db.conn.executemany(
+            "INSERT OR REPLACE INTO sentence_vectors VALUES (?, ?, ?)",
+            [(encoder, h, s) for h, s in zip(hashes, blobs) if s is not None])
+
+    def texts_without_sentence_vectors(self, encoder: str) -> list[tuple[str, str]]:
+        """``(text hash, text)`` of each distinct chunk text without ``encoder``'s sentence
+        vectors."""
+        return self.db.execute(
+            "SELECT DISTINCT c.text_hash, c.text FROM chunks c WHERE NOT EXISTS (SELECT 1 "
+            "FROM sentence_vectors s WHERE s.encoder = ? AND s.text_hash = c.text_hash)",
+            [encoder]).fetchall()
+
+    def vectors_of_hashes(self, encoder: str, hashes: Iterable[str]) -> dict[str, np.ndarray]:
+        """``{text hash: stored vector}`` of those of ``hashes`` that ``encoder`` embedded."""
+        out = {}
+        uniq = list(set(hashes))
+        for s in range(0, len(uniq), 900):
+            part = uniq[s:s + 900]
+            q = ",".join("?" * len(part))
+            for h, blob in self.db.execute(
+                    f"SELECT text_hash, vector FROM embeddings WHERE encoder = ? AND "
+                    f"text_hash IN ({q})", [encoder, *part]):
+                out[h] = np.frombuffer(blob, dtype=np.float32)
+        return out
+
+    def stored_vectors(self, encoder: str) -> Iterator[tuple[str, bytes]]:
+        """``(text hash, raw vector bytes)`` of every vector ``encoder`` stored."""
+        yield from self.db.execute("SELECT text_hash, vector FROM embeddings WHERE encoder = ?",
+                                   [encoder])
+
+    def chunks_without_vector(self, encoder: str) -> list[int]:
+        """Ids of the chunks whose text has no vector of ``encoder``."""
+        return [r[0] for r in self.db.execute(
+            "SELECT c.id FROM chunks c LEFT JOIN embeddings e ON e.encoder = ? AND "
+            "e.text_hash = c.text_hash WHERE e.text_hash IS NULL", [encoder])]
+
+    def texts_without_vector(self, encoder: str) -> dict[str, str]:
+        """``{text hash: text}`` of the chunk texts that have no vector of ``encoder``."""
+        return dict(self.db.execute(
+            "SELECT DISTINCT text_hash, text FROM chunks WHERE text_hash IN "
+            "(SELECT c.text_hash FROM chunks c LEFT JOIN embeddings e ON e.encoder = ? AND "
+            "e.text_hash = c.text_hash WHERE e.text_hash IS NULL)", [encoder]))
+
+    def chunk_rows_with_vectors(self, columns: Iterable[str], encoder: str):
+        """A cursor over ``(*columns, vector bytes)`` of every chunk with a vector of
+        ``encoder``, in id order (what a store loaded from this index copies)."""
+        cols = ", ".join(f"c.{c}" for c in columns)
+        return self.db.execute(
+            f"SELECT {cols}, e.vector FROM chunks c JOIN embeddings e ON e.encoder = ? "
+            f"AND e.text_hash = c.text_hash ORDER BY c.id", [encoder])
+
+    def import_embeddings(self, other_db: Path) -> int:
+        """Copy the vectors (every encoder's) and sentence vectors stored in the database
+        file ``other_db`` that this one lacks; returns the vectors copied."""
+        conn = self.db.conn
+        conn.execute("ATTACH DATABASE ? AS other", [str(other_db)])
+        try:
+            with conn:
+                cur = conn.execute("INSERT OR IGNORE INTO embeddings "
+                                   "SELECT encoder, text_hash, vector FROM other.embeddings")
+                n = cur.rowcount
+                if conn.execute("SELECT 1 FROM other.sqlite_master "
+                                "WHERE name = 'sentence_vectors'").fetchone():
+                    conn.execute("INSERT OR IGNORE INTO sentence_vectors "
+                                 "SELECT encoder, text_hash, data FROM other.sentence_vectors")
+                return n
+        finally:
+            conn.execute("DETACH DATABASE other")
 
     def sentence_vectors(self, encoder: str, chunk_ids: Iterable[int]) -> dict[int, bytes]:
         """``{chunk id: packed sentence vectors}`` for the chunks that have them (none in an

@@ -163,12 +163,9 @@ def _copy_chunks(conn, local, doc_ids: set[int], batch: int) -> int:
 
     dim = local.manifest.dim
     n = 0
-    cols = ", ".join(f"c.{c}" for c in _CHUNK_COLS)
-    sql = (f"SELECT {cols}, e.vector FROM chunks c JOIN embeddings e ON e.encoder = ? "
-           f"AND e.text_hash = c.text_hash ORDER BY c.id")
     with conn.cursor().copy(f"COPY sk_chunks ({', '.join(_CHUNK_COLS)}, embedding) "
                             f"FROM STDIN") as cp:
-        cur = local.store.db.execute(sql, [local.vector_key])
+        cur = local.store.chunk_rows_with_vectors(_CHUNK_COLS, local.vector_key)
         while True:
             rows = cur.fetchmany(batch)
             if not rows:
@@ -407,13 +404,15 @@ def _glob_to_regex(glob: str) -> str:
     (``/`` included), ``?`` one, ``[...]`` / ``[!...]`` a class (an unclosed ``[`` is a
     literal); a leading ``./`` is dropped; a relative glob matches the whole path or any
     tail of it after a ``/``, an absolute one any tail (as the local ``*/GLOB`` try)."""
-    g = glob.removeprefix("./")
+    from ..filters import check_glob
+
+    g = check_glob(glob).removeprefix("./")
     if g.startswith("/"):
-        return "^.*/" + _glob_body(g.lstrip("/"), glob) + "$"
-    return "^(.*/)?" + _glob_body(g, glob) + "$"
+        return "^.*/" + _glob_body(g.lstrip("/")) + "$"
+    return "^(.*/)?" + _glob_body(g) + "$"
 
 
-def _glob_body(g: str, glob: str) -> str:
+def _glob_body(g: str) -> str:
     out, i, n = [], 0, len(g)
     while i < n:
         c = g[i]
@@ -430,7 +429,7 @@ def _glob_body(g: str, glob: str) -> str:
             if j >= n:
                 out.append("\\[")
             else:
-                out.append(_glob_class(g[i:j], glob))
+                out.append(_glob_class(g[i:j]))
                 i = j + 1
         elif c.isalnum() or c == "_" or ord(c) > 127:
             out.append(c)
@@ -439,17 +438,9 @@ def _glob_body(g: str, glob: str) -> str:
     return "".join(out)
 
 
-def _glob_class(stuff: str, glob: str) -> str:
+def _glob_class(stuff: str) -> str:
     """The inside of a glob's ``[...]`` as a regular expression's bracket expression."""
     neg = stuff.startswith("!")
-    body = stuff[1:] if neg else stuff
-    k = 0
-    while k < len(body):  # fnmatch drops a reversed range; refuse it instead
-        if k + 2 < len(body) and body[k + 1] == "-":
-            if body[k] > body[k + 2]:
-                raise BadUsage(f"--path {glob!r}: the range {body[k:k + 3]} is reversed")
-            k += 3
-        else:
-            k += 1
+    body = stuff[1:] if neg else stuff  # a reversed range was refused (check_glob)
     escaped = "".join("\\" + ch if ch in "\\[]^" else ch for ch in body)
     return "[" + ("^" if neg else "") + escaped + "]"
