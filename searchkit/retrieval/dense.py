@@ -114,6 +114,61 @@ class DenseRetriever:
         return len(self.vectors())
 
 
+class SentenceEvidence:
+    """A dense ranking re-scored with sentence-level evidence: each passage of ``dense``'s
+    top ``k`` scores ``(1 - weight) * its cosine + weight * its best sentence's cosine`` to
+    the query, the sentence vectors being those stored at index time for highlights (pooled
+    in context, int8; :mod:`searchkit.sentence_vectors`). A passage without stored sentence
+    vectors keeps its own cosine. Only the order within the top ``k`` changes.
+
+    Args:
+        dense: the passage retriever (its ``search`` and ``encode_query``).
+        sentence_vectors: ``chunk ids -> {chunk id: packed sentence vectors}``.
+        weight: the best sentence's share, in [0, 1].
+    """
+
+    name = "dense"
+
+    def __init__(self, dense: DenseRetriever,
+                 sentence_vectors: Callable[[list[int]], dict[int, bytes]], weight: float):
+        self.dense, self.sentence_vectors, self.weight = dense, sentence_vectors, weight
+
+    def search(self, query: str, k: int, allowed: Allowed = None) -> list[ScoredId]:
+        ranked = self.dense.search(query, k, allowed)
+        if not ranked or self.weight <= 0:
+            return ranked
+        best = self.best_sentence(query, [i for i, _ in ranked])
+        w = self.weight
+        scored = [ScoredId(i, (1 - w) * s + w * best[i] if i in best else s) for i, s in ranked]
+        return sorted(scored, key=lambda x: -x[1])
+
+    def best_sentence(self, query: str, ids: list[int]) -> dict[int, float]:
+        """``{chunk id: its best sentence's cosine to the query}`` for the chunks of ``ids``
+        that have stored sentence vectors."""
+        import numpy as np
+
+        from ..sentence_vectors import unpack
+
+        blobs = self.sentence_vectors(ids)
+        if not blobs:
+            return {}
+        qv = np.asarray(self.dense.encode_query(query), dtype=np.float32).reshape(-1)
+        keys, mats = [], []
+        for i, blob in blobs.items():
+            _, vs = unpack(blob, qv.shape[0])
+            if len(vs):
+                keys.append(i)
+                mats.append(vs)
+        if not keys:
+            return {}
+        sims = np.concatenate(mats) @ qv
+        starts = np.cumsum([0] + [len(m) for m in mats[:-1]])
+        return dict(zip(keys, np.maximum.reduceat(sims, starts).tolist()))
+
+    def __len__(self) -> int:
+        return len(self.dense)
+
+
 def dense_method(index, fusion=None, by_document: bool = False) -> DenseRetriever:
     """The ``dense`` search method of ``index`` (an :class:`~searchkit.index.Index`;
     registered in :data:`searchkit.retrieval.METHODS`)."""
