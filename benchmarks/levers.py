@@ -49,7 +49,7 @@ LEVERS: dict[str, tuple[str, Fusion | None, str]] = {
     "hybrid_plain_rrf": ("hybrid", Fusion(coverage_power=0, sentence_weight=0),
                          "plain RRF k=60 of dense + bm25 (coverage power 0)"),
 }
-for _w in (0.1, 0.2, 0.3, 0.5):
+for _w in (0.1, 0.2, 0.3, 0.5, 0.7):
     LEVERS[f"dense_sent{_w}"] = (
         "hybrid", Fusion(methods=("dense",), sentence_weight=_w),
         f"dense alone, passage cosine blended {1 - _w:g}/{_w:g} with its best sentence's")
@@ -194,7 +194,18 @@ def titled_bm25(idx, base, repeat: int = 2):
     return _TITLED[key]
 
 
+def sentence_head(weight: float, depth: int):
+    def wrap(idx, base):
+        from searchkit.retrieval.dense import SentenceEvidence
+
+        return SentenceEvidence(
+            base, lambda ids: idx.store.sentence_vectors(idx.vector_key, ids), weight, depth)
+    return wrap
+
+
 WRAPS = {
+    "sent0.5_top20": {"dense": sentence_head(0.5, 20)},
+    "sent0.5_top50": {"dense": sentence_head(0.5, 50)},
     "rm3": {"bm25": lambda idx, base: RM3(base, _texts(idx))},
     "rocchio": {"dense": lambda idx, base: Rocchio(base)},
     "title": {"bm25": titled_bm25},
@@ -209,6 +220,10 @@ for _name, _method, _fusion, _wrap, _what in (
          "dense with Rocchio feedback (5 docs, beta 0.5)"),
         ("hybrid_rocchio", "hybrid", DEFAULT, "rocchio",
          "the default hybrid, its dense part with Rocchio"),
+        ("hybrid_sent0.5_top20", "hybrid", Fusion(sentence_weight=0), "sent0.5_top20",
+         "hybrid_sent0.5, the blend on the dense ranking's first 20 passages only"),
+        ("hybrid_sent0.5_top50", "hybrid", Fusion(sentence_weight=0), "sent0.5_top50",
+         "hybrid_sent0.5, the blend on the dense ranking's first 50 passages only"),
         ("bm25_title", "bm25", None, "title",
          "BM25 with the document title 3 times in each chunk (the shipped bm25: once)"),
         ("hybrid_title", "hybrid", DEFAULT, "title",

@@ -70,6 +70,22 @@ def test_no_weight_or_no_stored_vectors_keeps_the_dense_ranking():
     assert untouched.search("q", 2) == dense.ranked
 
 
+def test_depth_rescores_the_head_only():
+    qv = unit(1, 0)
+    dense = FakeDense([(1, 0.9), (2, 0.8), (3, 0.7), (4, 0.6)], qv)
+    stored = {i: blob(unit(0, 1)) for i in (1, 3)} | {i: blob(unit(1, 0)) for i in (2, 4)}
+    asked = []
+
+    def lookup(ids):
+        asked.append(list(ids))
+        return {i: stored[i] for i in ids}
+
+    got = SentenceEvidence(dense, lookup, 0.5, depth=2).search("q", 4)
+    assert asked == [[1, 2]]
+    assert [i for i, _ in got] == [2, 1, 3, 4]  # 2 passes 1; 3 and 4 keep place and score
+    assert got[2:] == [(3, 0.7), (4, 0.6)]
+
+
 def test_fusion_checks_the_sentence_weight():
     assert Fusion().to_dict()["sentence_weight"] == Fusion().sentence_weight
     assert Fusion(sentence_weight=0.25).sentence_weight == 0.25
