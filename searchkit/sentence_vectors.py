@@ -55,6 +55,14 @@ def pack(spans: Sequence[tuple[int, int]], unit: np.ndarray) -> bytes:
             + q.tobytes())
 
 
+def vectors_bytes(blob: bytes, dim: int) -> tuple[int, bytes]:
+    """``(n, the n int8 vectors' raw bytes)`` of a packed blob, without decoding them (for
+    scoring many chunks' sentences in one product; times ``1 / SCALE`` for unit length)."""
+    (n,) = struct.unpack_from("<I", blob)
+    start = 4 + 8 * n
+    return n, blob[start:start + n * dim]
+
+
 def unpack(blob: bytes, dim: int) -> tuple[list[tuple[int, int]], np.ndarray]:
     """``(spans, vectors (n, dim) float32)`` of a packed blob; vectors are unit length up to
     the int8 rounding."""

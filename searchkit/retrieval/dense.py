@@ -114,6 +114,68 @@ class DenseRetriever:
         return len(self.vectors())
 
 
+class SentenceEvidence:
+    """A dense ranking re-scored with sentence-level evidence: each passage of ``dense``'s
+    top ``k`` scores ``(1 - weight) * its cosine + weight * its best sentence's cosine`` to
+    the query, the sentence vectors being those stored at index time for highlights (pooled
+    in context, int8; :mod:`searchkit.sentence_vectors`). A passage without stored sentence
+    vectors keeps its own cosine. Only the order within the top ``depth`` changes (all of
+    the top ``k`` when ``depth`` is None); the passages below keep their places and scores.
+
+    Args:
+        dense: the passage retriever (its ``search`` and ``encode_query``).
+        sentence_vectors: ``chunk ids -> {chunk id: packed sentence vectors}``.
+        weight: the best sentence's share, in [0, 1].
+        depth: how many of the dense ranking's first passages are re-scored (None: all).
+    """
+
+    name = "dense"
+
+    def __init__(self, dense: DenseRetriever,
+                 sentence_vectors: Callable[[list[int]], dict[int, bytes]], weight: float,
+                 depth: int | None = None):
+        self.dense, self.sentence_vectors, self.weight = dense, sentence_vectors, weight
+        self.depth = depth
+
+    def search(self, query: str, k: int, allowed: Allowed = None) -> list[ScoredId]:
+        ranked = self.dense.search(query, k, allowed)
+        if not ranked or self.weight <= 0:
+            return ranked
+        head, tail = ranked[:self.depth], ranked[len(ranked[:self.depth]):]
+        best = self.best_sentence(query, [i for i, _ in head])
+        w = self.weight
+        scored = [ScoredId(i, (1 - w) * s + w * best[i] if i in best else s) for i, s in head]
+        return sorted(scored, key=lambda x: -x[1]) + list(tail)
+
+    def best_sentence(self, query: str, ids: list[int]) -> dict[int, float]:
+        """``{chunk id: its best sentence's cosine to the query}`` for the chunks of ``ids``
+        that have stored sentence vectors."""
+        import numpy as np
+
+        from ..sentence_vectors import SCALE, vectors_bytes
+
+        blobs = self.sentence_vectors(ids)
+        if not blobs:
+            return {}
+        qv = np.asarray(self.dense.encode_query(query), dtype=np.float32).reshape(-1)
+        keys, counts, parts = [], [], []
+        for i, blob in blobs.items():
+            n, raw = vectors_bytes(blob, qv.shape[0])
+            if n:
+                keys.append(i)
+                counts.append(n)
+                parts.append(raw)
+        if not keys:
+            return {}
+        mat = np.frombuffer(b"".join(parts), dtype=np.int8).reshape(-1, qv.shape[0])
+        sims = mat @ (qv / SCALE)  # one pass over every sentence of every chunk
+        starts = np.concatenate(([0], np.cumsum(counts[:-1])))
+        return dict(zip(keys, np.maximum.reduceat(sims, starts).tolist()))
+
+    def __len__(self) -> int:
+        return len(self.dense)
+
+
 def dense_method(index, fusion=None, by_document: bool = False) -> DenseRetriever:
     """The ``dense`` search method of ``index`` (an :class:`~searchkit.index.Index`;
     registered in :data:`searchkit.retrieval.METHODS`)."""

@@ -23,6 +23,10 @@ DEFAULT_RRF_K = 60.0
 #: power 3), and it doubles top-1 on sample_corpus's paraphrased questions
 #: (benchmarks/fusion_coverage.py); benchmarks/RESULTS_eval.md has the table.
 DEFAULT_COVERAGE_POWER = 3.0
+#: The dense ranking hybrid fuses scores a passage ``(1 - w) * cosine + w * best sentence's
+#: cosine`` (the sentence vectors stored for highlights; see retrieval/dense.py
+#: SentenceEvidence); 0 = the passage's cosine alone.
+DEFAULT_SENTENCE_WEIGHT = 0.0
 
 
 @dataclass(frozen=True)
@@ -33,12 +37,15 @@ class Fusion:
         methods: retriever names (``dense``, ``bm25``, ``tfidf``, ``glove``).
         weights: one per method (default all 1).
         k: the RRF constant.
+        coverage_power: a keyword rank counts ``coverage ** power`` of its share.
+        sentence_weight: the weight of a passage's best sentence in its dense score.
     """
 
     methods: tuple[str, ...] = DEFAULT_FUSE
     weights: tuple[float, ...] | None = None
     k: float = DEFAULT_RRF_K
     coverage_power: float = DEFAULT_COVERAGE_POWER
+    sentence_weight: float = DEFAULT_SENTENCE_WEIGHT
 
     def __post_init__(self):
         import math
@@ -57,10 +64,11 @@ class Fusion:
             weights = (tuple(float(w) for w in self.weights) if self.weights is not None
                        else None)
             k, power = float(self.k), float(self.coverage_power)
+            sentence = float(self.sentence_weight)
         except (TypeError, ValueError):
             raise BadUsage(f"fusion weights and RRF k must be numbers, not "
                            f"{self.weights!r} / {self.k!r}") from None
-        if not all(math.isfinite(x) for x in (*(weights or ()), k, power)):
+        if not all(math.isfinite(x) for x in (*(weights or ()), k, power, sentence)):
             raise BadUsage("fusion weights and RRF k must be finite numbers")
         if weights is not None:
             if len(weights) != len(methods):
@@ -71,10 +79,13 @@ class Fusion:
             raise BadUsage(f"RRF constant k must be >= 0, got {self.k}")
         if power < 0:
             raise BadUsage(f"coverage power must be >= 0, got {self.coverage_power}")
+        if not 0 <= sentence <= 1:
+            raise BadUsage(f"sentence weight must lie in [0, 1], got {self.sentence_weight}")
         object.__setattr__(self, "methods", methods)
         object.__setattr__(self, "weights", weights)
         object.__setattr__(self, "k", float(self.k))
         object.__setattr__(self, "coverage_power", float(self.coverage_power))
+        object.__setattr__(self, "sentence_weight", sentence)
 
     @classmethod
     def parse(cls, fuse: str | Sequence[str] | None = None,
@@ -98,7 +109,7 @@ class Fusion:
     def to_dict(self) -> dict:
         return {"methods": list(self.methods),
                 "weights": list(self.weights or [1.0] * len(self.methods)), "k": self.k,
-                "coverage_power": self.coverage_power}
+                "coverage_power": self.coverage_power, "sentence_weight": self.sentence_weight}
 
 
 class HybridRetriever:
@@ -181,5 +192,11 @@ def hybrid_method(index, fusion: Fusion | None = None,
     for m in fusion.methods:
         check_method(m)
     parts = {m: index.retriever(m) for m in fusion.methods}
+    if fusion.sentence_weight > 0 and "dense" in parts:
+        from .dense import SentenceEvidence
+
+        parts["dense"] = SentenceEvidence(
+            parts["dense"], lambda ids: index.store.sentence_vectors(index.vector_key, ids),
+            fusion.sentence_weight)
     group_of = index.store.doc_ids_of_chunks if by_document else None
     return HybridRetriever(parts, fusion, group_of=group_of)

@@ -504,9 +504,14 @@ class MetaStore:
                 "SELECT 1 FROM sqlite_master WHERE name = 'sentence_vectors'").fetchone():
             return {}
         q = ",".join("?" * len(ids))
+        # CROSS JOIN fixes the loop order: the chunks by primary key, then each one's row by
+        # (encoder, text_hash). Left to itself SQLite scans every sentence_vectors row of the
+        # encoder and probes chunks (126 ms for 100 chunks of SciFact's index, 1 ms this way;
+        # EXPLAIN QUERY PLAN shows both).
         return dict(self.db.execute(
-            f"SELECT c.id, s.data FROM chunks c JOIN sentence_vectors s ON s.encoder = ? "
-            f"AND s.text_hash = c.text_hash WHERE c.id IN ({q})", [encoder, *ids]))
+            f"SELECT c.id, s.data FROM chunks c CROSS JOIN sentence_vectors s "
+            f"ON s.encoder = ? AND s.text_hash = c.text_hash WHERE c.id IN ({q})",
+            [encoder, *ids]))
 
     def iter_chunk_vectors(self, encoder: str, dim: int, batch: int = 50_000):
         """Yield ``(ids, vectors)`` of every chunk, in id order, in batches."""
