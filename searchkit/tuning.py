@@ -113,7 +113,10 @@ def beir_pairs(directory: str | Path, split: str = "train") -> list[tuple[str, s
     skipped)."""
     from .eval import load_beir
 
-    ds = load_beir(directory, split)
+    return _pairs_of(load_beir(directory, split), directory, split)
+
+
+def _pairs_of(ds, directory, split) -> list[tuple[str, str]]:
     pairs = [(ds.queries[q], ds.doc_text(d))
              for q, docs in ds.qrels.items() for d, score in docs.items()
              if score > 0 and d in ds.corpus]
@@ -266,11 +269,11 @@ def tune(pairs: str | Path | Iterable[tuple[str, str]] | None = None, out: str =
                        "max steps >= 1")
     pool = None
     if beir is not None:
-        data, pair_list = f"BEIR {Path(beir).resolve()} split {split}", beir_pairs(beir, split)
-        if hard_negatives:
-            from .eval import load_beir
+        from .eval import load_beir
 
-            ds = load_beir(beir, split)
+        ds = load_beir(beir, split)  # read once: the pairs and the negatives' pool
+        data, pair_list = f"BEIR {Path(beir).resolve()} split {split}", _pairs_of(ds, beir, split)
+        if hard_negatives:
             pool = [ds.doc_text(d) for d in ds.corpus]
     elif isinstance(pairs, (str, Path)):
         data, pair_list = str(Path(pairs).resolve()), read_pairs(pairs)
