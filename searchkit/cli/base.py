@@ -180,9 +180,9 @@ def cli(ctx):
     """searchkit: semantic search over your own documents, offline, on a CPU.
 
     \b
-    Quick start:
-      search index sample_corpus
-      search query "how do rivers wear away their sides"
+    Quick start (the samples in their own index, apart from your documents):
+      search index sample_corpus --index indexes/sample
+      search query "how do rivers wear away their sides" --index indexes/sample
 
     \b
     Output: bold highlights only on a terminal, never with NO_COLOR set. Errors are one
