@@ -4,6 +4,9 @@ on sample_corpus's paraphrased questions (top-1 / top-3). Prints one JSON object
 
     python benchmarks/fusion_coverage.py train indexes/eval/scifact-minilm-256-32 [DATASET_DIR]
     python benchmarks/fusion_coverage.py sample indexes/default   # sample_corpus indexed there
+
+Add ``--combine rrf`` or ``--combine zscore`` (the default: hybrid's default) to choose how
+the two rankings are fused.
 """
 
 from __future__ import annotations
@@ -37,19 +40,25 @@ class _Memo:
         return getattr(self.retriever, name)
 
 
-def rankers(idx: Index) -> dict[float, HybridRetriever]:
+def rankers(idx: Index, combine: str) -> dict[float, HybridRetriever]:
     parts = {"dense": _Memo(get_method(idx, "dense")), "bm25": _Memo(get_method(idx, "bm25"))}
-    return {p: HybridRetriever(parts, Fusion(coverage_power=p),
+    return {p: HybridRetriever(parts, Fusion(coverage_power=p, combine=combine),
                                group_of=idx.store.doc_ids_of_chunks) for p in POWERS}
 
 
 def main() -> None:
-    mode, index = sys.argv[1], sys.argv[2]
+    args = sys.argv[1:]
+    combine = Fusion().combine
+    if "--combine" in args:
+        at = args.index("--combine")
+        combine = args[at + 1]
+        del args[at:at + 2]
+    mode, index = args[0], args[1]
     idx = Index.open(index)
-    hybrid = rankers(idx)
+    hybrid = rankers(idx, combine)
     path = {d["id"]: d["path"] for d in idx.store.documents()}
     doc = idx.store.doc_ids_of_chunks
-    out: dict = {"mode": mode, "index": index, "powers": {}}
+    out: dict = {"mode": mode, "index": index, "combine": combine, "powers": {}}
     if mode == "sample":
         qs = [json.loads(line) for line in QUERIES.read_text().splitlines() if line]
         for p, h in hybrid.items():
@@ -61,7 +70,7 @@ def main() -> None:
             out["powers"][p] = {"top1": sum(r == 1 for r in ranks),
                                 "top3": sum(r is not None for r in ranks), "of": len(qs)}
     else:
-        ds = load_beir(sys.argv[3] if len(sys.argv) > 3 else "../shared/eval/scifact", mode)
+        ds = load_beir(args[2] if len(args) > 2 else "../shared/eval/scifact", mode)
         for p, h in hybrid.items():
             run = {}
             for qid, text in ds.queries.items():

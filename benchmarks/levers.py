@@ -44,10 +44,23 @@ DEFAULT = Fusion()
 LEVERS: dict[str, tuple[str, Fusion | None, str]] = {
     "bm25": ("bm25", None, "BM25 alone"),
     "dense": ("dense", None, "dense alone (passage cosine)"),
-    "hybrid": ("hybrid", DEFAULT, "the default hybrid: RRF k=60 of dense + bm25, bm25 ranks "
-               "scaled by query coverage^3"),
-    "hybrid_plain_rrf": ("hybrid", Fusion(coverage_power=0, sentence_weight=0),
+    "hybrid": ("hybrid", DEFAULT, "the default hybrid: "
+               + ("z-scores of dense + bm25, equal weights, a bm25 z scaled by query "
+                  "coverage^3 over its list's lowest" if DEFAULT.combine == "zscore" else
+                  "RRF k=60 of dense + bm25, bm25 ranks scaled by query coverage^3")),
+    "hybrid_plain_rrf": ("hybrid", Fusion(coverage_power=0, sentence_weight=0, combine="rrf"),
                          "plain RRF k=60 of dense + bm25 (coverage power 0)"),
+    "hybrid_rrf_cov3": ("hybrid", Fusion(combine="rrf"),
+                        "RRF k=60 of dense + bm25, bm25 ranks scaled by query coverage^3 "
+                        "(the default hybrid before z-score fusion)"),
+    "hybrid_z_plain": ("hybrid", Fusion(coverage_power=0, combine="zscore"),
+                       "z-scores of dense + bm25 over each list, equal weights, no coverage"),
+    "hybrid_z_cov1": ("hybrid", Fusion(coverage_power=1, combine="zscore"),
+                      "z-scores of dense + bm25, equal weights, bm25 z above its list's "
+                      "lowest scaled by query coverage"),
+    "hybrid_z_cov3": ("hybrid", Fusion(coverage_power=3, combine="zscore"),
+                      "z-scores of dense + bm25, equal weights, bm25 z above its list's "
+                      "lowest scaled by query coverage^3"),
 }
 for _w in (0.1, 0.2, 0.3, 0.5, 0.7):
     LEVERS[f"dense_sent{_w}"] = (
@@ -304,8 +317,15 @@ def table(sets: list[str] | None = None) -> str:
             e = found[n]["levers"].get(lever, {}).get(role)
             cells.append(f"{e['ndcg@10']:.4f} / {e['recall@100']:.4f} / {e['mrr@10']:.4f}"
                          if e else "–")
+        # entries measured before hybrid fused by z-scores record no "combine": they were RRF
+        # (the order of one fused method, or of an rrf lever, is the same either way)
+        fusion = LEVERS[lever][1]
+        stale = (fusion is not None and fusion.combine != "rrf" and len(fusion.methods) > 1
+                 and any(e.get("fusion") and "combine" not in e["fusion"]
+                         for r in found.values() for e in [r["levers"].get(lever, {})]))
+        label = f"{lever} (measured with RRF fusion)" if stale else lever
         if any(c != "–" for c in cells):
-            lines.append(f"| {lever} | " + " | ".join(cells) + " |")
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

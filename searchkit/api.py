@@ -164,7 +164,8 @@ def evaluate_dataset(dataset: str | Path, methods: Sequence[str] | None = None,
                      split: str = "test", index: str | Path | None = None,
                      encoder: str | None = None, chunk_size: int | None = None,
                      overlap: int | None = None, fuse=None, weights=None,
-                     rrf_k: float | None = None, progress=None, on_result=None):
+                     rrf_k: float | None = None, combine: str | None = None,
+                     progress=None, on_result=None):
     """Evaluate search methods on a BEIR-format dataset (what ``search eval`` does).
 
     Builds an index of the corpus (``<index home>/eval/<name>-<encoder>-<size>-<overlap>``
@@ -183,8 +184,8 @@ def evaluate_dataset(dataset: str | Path, methods: Sequence[str] | None = None,
     from .retrieval.hybrid import Fusion
 
     ds = load_beir(dataset, split)
-    fusion = (Fusion.parse(fuse, weights, rrf_k)
-              if fuse is not None or weights is not None or rrf_k is not None else None)
+    fusion = (Fusion.parse(fuse, weights, rrf_k, combine)
+              if any(x is not None for x in (fuse, weights, rrf_k, combine)) else None)
     return run_eval(ds, list(methods or [DEFAULT_METHOD]), index=index,
                     encoder=encoder,
                     chunking=_chunking(chunk_size, overlap) or ChunkSettings(),

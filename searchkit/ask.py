@@ -467,8 +467,8 @@ def choose(c: Candidates, w: Weights = DEFAULT_WEIGHTS) -> Answer:
         from .retrieval.hybrid import Fusion
 
         # relevance on search query's 0-1 scale, for ask's own fusion (dense + bm25, RRF_K)
-        rel = (relevance(hit.score, "hybrid", Fusion(("dense", "bm25"), k=RRF_K))
-               if HYBRID else relevance(hit.score, "dense"))
+        fusion = Fusion(("dense", "bm25"), k=RRF_K, combine="rrf")
+        rel = relevance(hit.score, "hybrid", fusion) if HYBRID else relevance(hit.score, "dense")
         closest = dataclasses.replace(hit, highlights=[(s.start, s.end)], relevance=rel)
         return Answer(c.question, False, round(conf, 4), w.threshold, supporting=supporting,
                       closest=closest)

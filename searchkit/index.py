@@ -354,7 +354,7 @@ class Index(IndexWriter):
     def search(self, query: str, k: int = 10, method: str | None = None,
                group: bool = True, fuse: Sequence[str] | str | None = None,
                weights: Sequence[float] | str | None = None, rrf_k: float | None = None,
-               diverse: bool = False, highlight: bool = False, **filters) -> list[Hit]:
+               combine: str | None = None, diverse: bool = False, highlight: bool = False, **filters) -> list[Hit]:
         """Rank passages for ``query``.
 
         Args:
@@ -363,8 +363,10 @@ class Index(IndexWriter):
             method: ``dense``, ``tfidf``, ``bm25``, ``glove`` or ``hybrid``; default
                 :data:`searchkit.query.DEFAULT_METHOD`.
             group: one hit per document (its best chunk) instead of raw chunks.
-            fuse, weights, rrf_k: for ``hybrid``: the methods fused (default dense and
-                bm25), one weight each (default 1) and the RRF constant (default 60).
+            fuse, weights, combine, rrf_k: for ``hybrid``: the methods fused (default
+                dense and bm25), one weight each (default 1), how (``zscore``, the
+                default, or ``rrf``) and the RRF constant (default 60; given alone it
+                means ``rrf``).
             diverse: re-rank by maximal marginal relevance (less redundant hits).
             highlight: set each hit's ``highlights`` to its best-matching sentence spans.
             **filters: ``path`` (glob or list), ``ext`` (str or list), ``modified_after``
@@ -380,10 +382,10 @@ class Index(IndexWriter):
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise BadUsage(f"k must be an integer of at least 1, not {k!r}")
         fusion = None
-        if fuse is not None or weights is not None or rrf_k is not None:
+        if any(x is not None for x in (fuse, weights, rrf_k, combine)):
             from .retrieval.hybrid import Fusion
 
-            fusion = Fusion.parse(fuse, weights, rrf_k)
+            fusion = Fusion.parse(fuse, weights, rrf_k, combine)
         allowed = None
         if filters:
             from .filters import allowed_chunk_ids

@@ -93,14 +93,23 @@ def search(idx: SearchIndex, query: str, k: int = 10, method: str | None = None,
 
 
 
+#: The z-score fusion's score at which hybrid relevance reaches 1 (see :func:`relevance`).
+Z_FULL = 5.0
+
+
 def relevance(score: float, method: str, fusion=None) -> float | None:
     """``score`` of ``method`` on a 0-1 scale that means the same for every query:
 
     * ``dense``, ``tfidf``, ``glove`` (the methods registered as ``cosine``): the cosine
       similarity, negatives as 0;
-    * ``hybrid``: the fused score over the best a text can get, first in every fused ranking
-      with full query coverage: ``sum(weights) / (rrf_k + 1)``; 1 means every method ranked
-      it first, about 0.5 that one of two did;
+    * ``hybrid`` fused by z-scores (the default): the fused score, how many standard
+      deviations the text stands above the mean of each method's 100 best candidates
+      (weighted mean over the methods), over :data:`Z_FULL`: 1 means at least 5 standard
+      deviations (on SciFact and pydocs the relevant hits of a top 10 have a median of about
+      4, the others about 1.3: benchmarks/RESULTS_eval.md), 0 the candidates' average or below;
+    * ``hybrid`` fused by ranks (RRF): the fused score over the best a text can get, first
+      in every fused ranking with full query coverage: ``sum(weights) / (rrf_k + 1)``; 1
+      means every method ranked it first, about 0.5 that one of two did;
     * ``bm25``: None (its scores grow with the query's length and the corpus; no scale).
     """
     from .retrieval import METHODS
@@ -111,6 +120,8 @@ def relevance(score: float, method: str, fusion=None) -> float | None:
         from .retrieval.hybrid import Fusion
 
         f = fusion or Fusion()
+        if f.combine == "zscore":
+            return round(min(max(score / Z_FULL, 0.0), 1.0), 4)
         best = sum(f.weights or [1.0] * len(f.methods)) / (f.k + 1)
         return round(min(max(score / best, 0.0), 1.0), 4) if best > 0 else None
     return None

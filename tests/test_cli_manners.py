@@ -11,7 +11,7 @@ import pytest
 from searchkit import Hit, Index
 from searchkit.cli import EXIT_BROKEN_PIPE, cli, format_hit
 from searchkit.display import terminal_safe
-from searchkit.query import relevance
+from searchkit.query import Z_FULL, relevance
 
 
 from test_cli import built, runner  # noqa: F401  (fixtures: a CliRunner, a small index)
@@ -144,10 +144,14 @@ def test_relevance_scales():
     from searchkit.retrieval.hybrid import Fusion
 
     assert relevance(0.62, "dense") == 0.62 and relevance(-0.1, "dense") == 0.0
-    assert relevance(2 / 61, "hybrid") == 1.0  # first in both rankings, k=60
-    assert relevance(1 / 61, "hybrid") == 0.5
-    assert relevance(1 / 11, "hybrid", Fusion(k=10)) == 0.5
-    assert relevance(1.5 / 61, "hybrid", Fusion(weights=(1, 0.5))) == 1.0
+    rrf = Fusion(combine="rrf")
+    assert relevance(2 / 61, "hybrid", rrf) == 1.0  # first in both rankings, k=60
+    assert relevance(1 / 61, "hybrid", rrf) == 0.5
+    assert relevance(1 / 11, "hybrid", Fusion(k=10, combine="rrf")) == 0.5
+    assert relevance(1.5 / 61, "hybrid", Fusion(weights=(1, 0.5), combine="rrf")) == 1.0
+    # z-score fusion (the default): standard deviations above the candidates' mean / 5
+    assert relevance(2.5, "hybrid") == 0.5 and relevance(7.0, "hybrid") == 1.0
+    assert relevance(-0.4, "hybrid") == 0.0
     assert relevance(12.3, "bm25") is None
 
 
@@ -156,7 +160,8 @@ def test_query_shows_relevance_and_keeps_the_raw_score(built, runner):
     hits = json.loads(r.output)["hits"]
     for h in hits:
         assert 0 <= h["relevance"] <= 1
-        assert h["relevance"] == pytest.approx(min(1.0, h["score"] / (2 / 61)), abs=1e-3)
+        assert h["relevance"] == pytest.approx(min(1.0, max(0.0, h["score"] / Z_FULL)),
+                                               abs=1e-3)
     r = runner.invoke(cli, ["query", "bread dough knead", "--index", str(built), "-k", "1"])
     assert f"[{hits[0]['relevance']:.2f}]" in r.output.splitlines()[0]
     r = runner.invoke(cli, ["query", "bread dough knead", "--index", str(built), "-k", "1",

@@ -44,8 +44,9 @@ def test_eval_all_methods_json(tmp_path, hashing):
         assert m["queries"] == 8
         assert 0 <= m["latency_ms_p50"] <= m["latency_ms_p95"]
     assert out["results"][-1]["fusion"] == {"methods": ["dense", "bm25"], "weights": [1, 1],
-                                            "k": 60, "coverage_power": 3,
-                                            "sentence_weight": DEFAULT_SENTENCE_WEIGHT}
+                                            "k": 60, "coverage_power": 1.0,
+                                            "sentence_weight": DEFAULT_SENTENCE_WEIGHT,
+                                            "combine": "zscore"}
     idx = out["index"]
     assert idx["path"] == str(tmp_path / "home" / "eval" / "tiny_beir-hashing-test-256-32")
     assert (idx["documents"], idx["chunks"], idx["reused"]) == (30, 30, False)

@@ -4,7 +4,7 @@ import pytest
 
 from searchkit.errors import BadInput
 from searchkit.retrieval.bm25 import BM25Retriever
-from searchkit.retrieval.fusion import rrf
+from searchkit.retrieval.fusion import rrf, zscore
 from searchkit.retrieval.hybrid import Fusion, HybridRetriever
 
 TEXTS = {
@@ -57,9 +57,9 @@ def test_incidental_keyword_match_loses_its_rank(bm25):
     dense = _Fixed([(10, 0.6), (40, 0.3), (20, 0.2), (30, 0.1)])
     q = "biggest serpent on earth world"
     plain = HybridRetriever({"dense": dense, "bm25": bm25},
-                            Fusion(coverage_power=0)).search(q, 4)
+                            Fusion(coverage_power=0, combine="rrf")).search(q, 4)
     scaled = HybridRetriever({"dense": dense, "bm25": bm25},
-                             Fusion(coverage_power=3)).search(q, 4)
+                             Fusion(coverage_power=3, combine="rrf")).search(q, 4)
     # doc 30 shares only "world" with the question: plain RRF lifts it, coverage does not
     assert dict(plain)[30] > dict(scaled)[30]
     assert scaled[0].id == 10
@@ -69,4 +69,49 @@ def test_incidental_keyword_match_loses_its_rank(bm25):
 def test_coverage_power_is_validated():
     with pytest.raises(BadInput):
         Fusion(coverage_power=-1)
-    assert Fusion().to_dict()["coverage_power"] == 3.0
+    assert Fusion().to_dict()["coverage_power"] == 1.0  # zscore's, chosen on the dev sets
+    assert Fusion(combine="rrf").coverage_power == 3.0  # rrf's, as before zscore
+
+
+def test_zscore_by_hand():
+    a = [(1, 0.9), (2, 0.5), (3, 0.1)]  # mean 0.5, sd sqrt(0.32/3)
+    b = [(2, 4.0), (4, 2.0)]  # mean 3, sd 1
+    sd = (0.32 / 3) ** 0.5
+    za = {1: 0.4 / sd, 2: 0.0, 3: -0.4 / sd}
+    fused = dict(zscore([a, b]))
+    assert fused[1] == pytest.approx((za[1] + -1.0) / 2)  # missing from b: b's lowest z
+    assert fused[2] == pytest.approx((0.0 + 1.0) / 2)
+    assert fused[3] == pytest.approx((za[3] - 1.0) / 2)
+    assert fused[4] == pytest.approx((za[3] - 1.0) / 2)  # missing from a: a's lowest z
+    assert [i for i, _ in zscore([a, b])] == [2, 1, 3, 4]  # 3 and 4 tie: the lower id first
+    w = dict(zscore([a, b], weights=[3, 1]))
+    assert w[1] == pytest.approx((3 * za[1] - 1.0) / 4)
+    assert len(zscore([a, b], limit=2)) == 2
+    with pytest.raises(BadInput):
+        zscore([a, b], weights=[1])
+
+
+def test_zscore_keeps_the_gap_rrf_forgets():
+    """A text far ahead in one list beats one merely first in the other: RRF ties them."""
+    dense = [(1, 0.9), (2, 0.31), (3, 0.3), (4, 0.29)]
+    bm25 = [(2, 10.0), (1, 9.9), (4, 9.8), (3, 9.7)]
+    assert zscore([dense, bm25])[0].id == 1
+    assert rrf([dense, bm25])[0].score == rrf([dense, bm25])[1].score
+
+
+def test_zscore_edge_cases():
+    assert zscore([[(5, 1.0), (6, 1.0)]]) == [(5, 0.0), (6, 0.0)]  # no spread: all 0
+    assert zscore([[], [(7, 2.0)]]) == [(7, 0.0)]  # an empty list adds nothing
+    assert zscore([[(1, 3.0), (1, 1.0), (2, 1.0)]])[0].id == 1  # first place counts
+    # item weights pull an id towards its list's lowest z, not below
+    scaled = dict(zscore([[(1, 3.0), (2, 2.0), (3, 1.0)]], item_weights=[{1: 0.0}]))
+    assert scaled[1] == pytest.approx(scaled[3])
+
+
+def test_combine_is_validated_and_parsed():
+    with pytest.raises(BadInput):
+        Fusion(combine="max")
+    assert Fusion().to_dict()["combine"] == "zscore"
+    assert Fusion.parse(k=10).combine == "rrf"  # an RRF constant means rrf
+    assert Fusion.parse().combine == "zscore"
+    assert Fusion.parse(combine="rrf").k == 60

@@ -14,6 +14,7 @@ from searchkit.api import compare
 from searchkit.cli import cli
 from searchkit.retrieval import REGISTRY, MethodSpec, rrf
 from searchkit.retrieval import methods as methods_mod
+from searchkit.retrieval.fusion import zscore
 from searchkit.retrieval.hybrid import Fusion
 from searchkit.retrieval.methods import METHODS, STAMP_FILE
 
@@ -113,7 +114,7 @@ def test_a_corrupt_baseline_is_rebuilt(tiny):
 
 
 def test_hybrid_chunks_are_rrf_of_dense_and_bm25(tiny):
-    """RRF, each bm25 rank weighted by the cube of the text's coverage of the query."""
+    """combine=rrf: RRF, each bm25 rank weighted by the cube of the text's coverage."""
     q = "coffee beans and hot water"
     dense = tiny.retriever("dense").search(q, 100)
     bm25_retriever = tiny.retriever("bm25")
@@ -121,8 +122,27 @@ def test_hybrid_chunks_are_rrf_of_dense_and_bm25(tiny):
     cov = bm25_retriever.coverage(q, [i for i, _ in bm25])
     assert 0 < min(cov.values()) < 1  # the weighting matters on this query
     want = rrf([dense, bm25], k=60, item_weights=[None, {i: c ** 3 for i, c in cov.items()}])[:5]
-    got = tiny.search(q, k=5, method="hybrid", group=False)
+    got = tiny.search(q, k=5, method="hybrid", group=False, combine="rrf")
     assert [(h.chunk_id, h.score) for h in got] == [(i, round(s, 6)) for i, s in want]
+    assert got == tiny.search(q, k=5, method="hybrid", group=False, rrf_k=60)  # k means rrf
+
+
+def test_hybrid_default_is_zscore_of_dense_and_bm25(tiny):
+    """The default: z-scores of each ranking, their mean; coverage as the default power."""
+    q = "coffee beans and hot water"
+    dense = tiny.retriever("dense").search(q, 100)
+    bm25_retriever = tiny.retriever("bm25")
+    bm25 = bm25_retriever.search(q, 100)
+    power = Fusion().coverage_power
+    cov = bm25_retriever.coverage(q, [i for i, _ in bm25]) if power else None
+    items = [None, {i: c ** power for i, c in cov.items()} if cov else None]
+    want = zscore([dense, bm25], item_weights=items)[:5]
+    got = tiny.search(q, k=5, method="hybrid", group=False)
+    assert Fusion().combine == "zscore"
+    assert [(h.chunk_id, h.score) for h in got] == [(i, round(s, 6)) for i, s in want]
+    assert [h.chunk_id for h in got] != [
+        h.chunk_id for h in tiny.search(q, k=5, method="hybrid", group=False, combine="rrf")
+    ] or got[0].score != tiny.search(q, k=1, method="hybrid", group=False, combine="rrf")[0].score
 
 
 def test_hybrid_fusion_is_configurable(tiny):

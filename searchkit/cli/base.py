@@ -353,9 +353,14 @@ def _summary(r, verbose: bool) -> str:
 
 
 def fusion_options(f):
-    """--fuse / --weights / --rrf-k: what the hybrid method fuses."""
+    """--fuse / --weights / --combine / --rrf-k: what the hybrid method fuses, and how."""
     f = click.option("--rrf-k", type=click.FloatRange(min=0), default=None, metavar="K",
-                     help="Hybrid: the reciprocal rank fusion constant. [default: 60]")(f)
+                     help="Hybrid: the reciprocal rank fusion constant (implies --combine "
+                          "rrf). [default: 60]")(f)
+    f = click.option("--combine", type=click.Choice(["zscore", "rrf"]), default=None,
+                     help="Hybrid: zscore (each method's scores standardised over its 100 "
+                          "best, then their weighted mean) or rrf (reciprocal rank fusion "
+                          "of the ranks). [default: zscore]")(f)
     f = click.option("--weights", default=None, metavar="W,W",
                      help="Hybrid: one weight per fused method. [default: 1 each]")(f)
     f = click.option("--fuse", default=None, metavar="M,M",
@@ -363,15 +368,15 @@ def fusion_options(f):
     return f
 
 
-def fusion_kwargs(fuse, weights, rrf_k) -> dict:
-    return {k: v for k, v in (("fuse", fuse), ("weights", weights), ("rrf_k", rrf_k))
-            if v is not None}
+def fusion_kwargs(fuse, weights, rrf_k, combine=None) -> dict:
+    return {k: v for k, v in (("fuse", fuse), ("weights", weights), ("rrf_k", rrf_k),
+                              ("combine", combine)) if v is not None}
 
 
 METHOD_HELP = ("dense (the contextual encoder), tfidf, bm25, glove (mean GloVe vectors) or "
-               "hybrid (rank fusion of dense and bm25; a bm25 rank counts by how much of the "
-               "question the text holds). [default: hybrid, the best measured on SciFact's "
-               "train split] For questions phrased in other words than the documents, "
+               "hybrid (dense and bm25 fused by z-scores; the bm25 side counts by how much of "
+               "the question the text holds). [default: hybrid, the best measured on the dev "
+               "sets: SciFact train, pydocs, manpages] For questions phrased in other words than the documents, "
                "dense alone can do better. The static baselines (tfidf, bm25, glove) are "
                "built on first use and saved under <index>/baselines/; they are rebuilt "
                "on the first use after the index changes.")
@@ -395,7 +400,7 @@ METHOD_HELP = ("dense (the contextual encoder), tfidf, bm25, glove (mean GloVe v
               help="Search the index loaded into Postgres at URL (postgresql://...); "
                    "methods there: dense (default), fts (Postgres full-text), hybrid.")
 @json_option
-def query_cmd(text, index_dir, k, method, fuse, weights, rrf_k, chunks, diverse, highlight,
+def query_cmd(text, index_dir, k, method, fuse, weights, rrf_k, combine, chunks, diverse, highlight,
               path_glob, ext, modified_after, store, as_json):
     """Rank passages of the index by meaning for the question TEXT.
 
@@ -414,7 +419,7 @@ def query_cmd(text, index_dir, k, method, fuse, weights, rrf_k, chunks, diverse,
 
     hits = search(text, index=index_path(index_dir), store=store, k=k, method=method,
                   group=not chunks,
-                  diverse=diverse, highlight=highlight, **fusion_kwargs(fuse, weights, rrf_k),
+                  diverse=diverse, highlight=highlight, **fusion_kwargs(fuse, weights, rrf_k, combine),
                   **filter_kwargs(path_glob, ext, modified_after))
     if as_json:
         click.echo(json.dumps({"query": text, "hits": [h.to_dict() for h in hits]},

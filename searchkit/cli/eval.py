@@ -46,7 +46,7 @@ method_option = click.option(
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @json_option
 def eval_cmd(dataset, method, all_, split, index_dir, encoder, chunk_size, overlap, fuse,
-             weights, rrf_k, quiet, as_json):
+             weights, rrf_k, combine, quiet, as_json):
     """Score search methods on the BEIR-format dataset in DATASET.
 
     DATASET holds corpus.jsonl, queries.jsonl and qrels/SPLIT.tsv. Each document is indexed
@@ -76,7 +76,7 @@ def eval_cmd(dataset, method, all_, split, index_dir, encoder, chunk_size, overl
         report = evaluate_dataset(dataset, _methods(method, all_, None), split=split,
                                   index=index_dir, encoder=encoder, chunk_size=chunk_size,
                                   overlap=overlap, progress=bar.update, on_result=shown,
-                                  **fusion_kwargs(fuse, weights, rrf_k))
+                                  **fusion_kwargs(fuse, weights, rrf_k, combine))
     finally:
         bar.close()
     if as_json:
@@ -124,7 +124,7 @@ def format_report(report) -> str:
 @click.option("--width", type=click.IntRange(40, 1000), default=None,
               help="Table width in characters. [default: the terminal's]")
 @json_option
-def compare_cmd(text, index_dir, method, k, fuse, weights, rrf_k, width, as_json):
+def compare_cmd(text, index_dir, method, k, fuse, weights, rrf_k, combine, width, as_json):
     """Show the top results of several methods for the question TEXT side by side.
 
     One column per method (default: all of them), one row per rank; a cell names the
@@ -139,7 +139,7 @@ def compare_cmd(text, index_dir, method, k, fuse, weights, rrf_k, width, as_json
     from ..api import compare
 
     results = compare(text, _methods(method, False, installed_methods()), index=index_path(index_dir),
-                      k=k, **fusion_kwargs(fuse, weights, rrf_k))
+                      k=k, **fusion_kwargs(fuse, weights, rrf_k, combine))
     if as_json:
         click.echo(json.dumps({"query": text, "methods": {
             m: [h.to_dict() for h in hits] for m, hits in results.items()}},

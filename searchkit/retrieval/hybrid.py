@@ -1,4 +1,5 @@
-"""Hybrid retrieval: reciprocal rank fusion of several retrievers' rankings."""
+"""Hybrid retrieval: several retrievers' rankings fused into one, by standardised scores
+(default) or by reciprocal rank fusion."""
 
 from __future__ import annotations
 
@@ -8,21 +9,27 @@ from typing import Any
 
 from ..errors import BadInput, BadUsage
 from .base import Allowed, ScoredId, check_k
-from .fusion import rrf
+from .fusion import rrf, zscore
 
 #: Each fused retriever contributes at least this many ranked ids.
 DEPTH = 100
 #: Methods hybrid fuses when none are named, with equal weights.
 DEFAULT_FUSE = ("dense", "bm25")
 DEFAULT_RRF_K = 60.0
-#: A keyword (bm25) rank counts ``coverage ** power`` of its RRF share, where coverage is the
-#: share of the query's terms the text holds: a text that shares one incidental word with a
-#: paraphrased question earns little. Chosen over plain RRF (power 0) on two dev sets: on
-#: SciFact's train split it costs a little nDCG@10 but stays above bm25 and dense alone
-#: (benchmarks/results/eval_scifact.json for power 0, eval_scifact_train_coverage3.json for
-#: power 3), and it doubles top-1 on sample_corpus's paraphrased questions
-#: (benchmarks/fusion_coverage.py); benchmarks/RESULTS_eval.md has the table.
-DEFAULT_COVERAGE_POWER = 3.0
+#: How the rankings are combined: ``zscore`` (each method's scores standardised over its
+#: ranking, then their weighted mean: :func:`~searchkit.retrieval.fusion.zscore`) or ``rrf``
+#: (reciprocal rank fusion, :func:`~searchkit.retrieval.fusion.rrf`). ``zscore`` was chosen
+#: on the dev sets of issue #17 (benchmarks/levers.py; benchmarks/RESULTS_eval.md).
+COMBINES = ("zscore", "rrf")
+DEFAULT_COMBINE = "zscore"
+#: A keyword (bm25) result counts ``coverage ** power`` of its share (under ``zscore``: of
+#: how far it stands above its list's lowest z; under ``rrf``: of its RRF share), where
+#: coverage is the share of the query's terms the text holds: a text that shares one
+#: incidental word with a paraphrased question earns little. Power 1 with ``zscore`` was
+#: the best of 0, 1 and 3 on all three dev sets (SciFact train, pydocs, manpages:
+#: benchmarks/results/levers_*.json, benchmarks/RESULTS_eval.md); under ``rrf`` power 3 had
+#: been chosen (benchmarks/fusion_coverage.py), and stays its default.
+COVERAGE_POWER = {"zscore": 1.0, "rrf": 3.0}
 #: The dense ranking hybrid fuses scores a passage ``(1 - w) * cosine + w * best sentence's
 #: cosine`` (the sentence vectors stored for highlights; see retrieval/dense.py
 #: SentenceEvidence); 0 = the passage's cosine alone.
@@ -31,21 +38,24 @@ DEFAULT_SENTENCE_WEIGHT = 0.0
 
 @dataclass(frozen=True)
 class Fusion:
-    """What ``hybrid`` fuses: method names, one weight each, and the RRF constant.
+    """What ``hybrid`` fuses: method names, one weight each, how, and the RRF constant.
 
     Attributes:
         methods: retriever names (``dense``, ``bm25``, ``tfidf``, ``glove``).
         weights: one per method (default all 1).
-        k: the RRF constant.
-        coverage_power: a keyword rank counts ``coverage ** power`` of its share.
+        k: the RRF constant (``combine="rrf"`` only).
+        combine: ``zscore`` (standardised scores, weighted mean) or ``rrf`` (ranks).
+        coverage_power: a keyword result counts ``coverage ** power`` of its share
+            (default :data:`COVERAGE_POWER` of ``combine``).
         sentence_weight: the weight of a passage's best sentence in its dense score.
     """
 
     methods: tuple[str, ...] = DEFAULT_FUSE
     weights: tuple[float, ...] | None = None
     k: float = DEFAULT_RRF_K
-    coverage_power: float = DEFAULT_COVERAGE_POWER
+    coverage_power: float | None = None  # None: COVERAGE_POWER[combine]
     sentence_weight: float = DEFAULT_SENTENCE_WEIGHT
+    combine: str = DEFAULT_COMBINE
 
     def __post_init__(self):
         import math
@@ -60,6 +70,10 @@ class Fusion:
             raise BadUsage("hybrid cannot fuse itself")
         if len(set(methods)) != len(methods):
             raise BadUsage(f"a method is named twice in {','.join(methods)}")
+        if self.combine not in COMBINES:
+            raise BadUsage(f"fusion must be one of {', '.join(COMBINES)}, not {self.combine!r}")
+        if self.coverage_power is None:
+            object.__setattr__(self, "coverage_power", COVERAGE_POWER[self.combine])
         try:
             weights = (tuple(float(w) for w in self.weights) if self.weights is not None
                        else None)
@@ -84,14 +98,15 @@ class Fusion:
         object.__setattr__(self, "methods", methods)
         object.__setattr__(self, "weights", weights)
         object.__setattr__(self, "k", float(self.k))
-        object.__setattr__(self, "coverage_power", float(self.coverage_power))
+        object.__setattr__(self, "coverage_power", power)
         object.__setattr__(self, "sentence_weight", sentence)
 
     @classmethod
     def parse(cls, fuse: str | Sequence[str] | None = None,
               weights: str | Sequence[float] | None = None,
-              k: float | None = None) -> "Fusion":
-        """From CLI-style values: ``"dense,bm25"``, ``"1,0.5"``, ``60``; None = default."""
+              k: float | None = None, combine: str | None = None) -> "Fusion":
+        """From CLI-style values: ``"dense,bm25"``, ``"1,0.5"``, ``60``, ``"rrf"``; None =
+        default. An RRF constant without ``combine`` means ``rrf``."""
         if isinstance(fuse, str):
             fuse = [m.strip() for m in fuse.split(",") if m.strip()]
         if isinstance(weights, str):
@@ -104,12 +119,14 @@ class Fusion:
                 raise BadUsage(f"{name} must be a list or a comma-separated string, not {v!r}")
         return cls(methods=tuple(fuse) if fuse else DEFAULT_FUSE,
                    weights=tuple(weights) if weights else None,
-                   k=DEFAULT_RRF_K if k is None else k)
+                   k=DEFAULT_RRF_K if k is None else k,
+                   combine=combine or ("rrf" if k is not None else DEFAULT_COMBINE))
 
     def to_dict(self) -> dict:
         return {"methods": list(self.methods),
                 "weights": list(self.weights or [1.0] * len(self.methods)), "k": self.k,
-                "coverage_power": self.coverage_power, "sentence_weight": self.sentence_weight}
+                "coverage_power": self.coverage_power, "sentence_weight": self.sentence_weight,
+                "combine": self.combine}
 
 
 class HybridRetriever:
@@ -140,20 +157,26 @@ class HybridRetriever:
         rankings = [self.parts[m].search(query, depth, allowed) for m in self.fusion.methods]
         items = [self._item_weights(m, query, r) for m, r in zip(self.fusion.methods, rankings)]
         if self.group_of is None:
-            return rrf(rankings, k=self.fusion.k, weights=self.fusion.weights, limit=k,
-                       item_weights=items)
+            return self._fuse(rankings, items, limit=k)
         return self._fuse_groups(self.group_of, rankings, k, items)
+
+    def _fuse(self, rankings, items, limit: int | None = None) -> list[ScoredId]:
+        f = self.fusion
+        if f.combine == "rrf":
+            return rrf(rankings, k=f.k, weights=f.weights, limit=limit, item_weights=items)
+        return zscore(rankings, weights=f.weights, limit=limit, item_weights=items)
 
     def _item_weights(self, method: str, query: str, ranking) -> dict[int, float] | None:
         part = self.parts[method]
-        if self.fusion.coverage_power <= 0 or not hasattr(part, "coverage") or not ranking:
+        power = self.fusion.coverage_power or 0.0  # set by Fusion.__post_init__
+        if power <= 0 or not hasattr(part, "coverage") or not ranking:
             return None
         cov = part.coverage(query, [i for i, _ in ranking])
-        return {i: c ** self.fusion.coverage_power for i, c in cov.items()}
+        return {i: c ** power for i, c in cov.items()}
 
     def _fuse_groups(self, group_of, rankings, k: int, items) -> list[ScoredId]:
         group = group_of(list({i for r in rankings for i, _ in r}))
-        by_id = rrf(rankings, k=self.fusion.k, weights=self.fusion.weights, item_weights=items)
+        by_id = self._fuse(rankings, items)
         best: dict[int, int] = {}  # group -> its best-fused id
         for i, _ in by_id:
             best.setdefault(group.get(i, -1 - i), i)
@@ -169,8 +192,7 @@ class HybridRetriever:
                         weights[g] = per_item.get(i, 1.0)
             grouped.append(out)
             grouped_items.append(weights if per_item is not None else None)
-        fused = rrf(grouped, k=self.fusion.k, weights=self.fusion.weights, limit=k,
-                    item_weights=grouped_items)
+        fused = self._fuse(grouped, grouped_items, limit=k)
         return [ScoredId(best[g], s) for g, s in fused]
 
     def __len__(self) -> int:

@@ -256,7 +256,8 @@ class PostgresIndex:
     # -- reading ---------------------------------------------------------------------------
     def search(self, query: str, k: int = 10, method: str | None = None, group: bool = True,
                highlight: bool = False, diverse: bool = False, fuse=None, weights=None,
-               rrf_k: float | None = None, **filters) -> list[Hit]:
+               rrf_k: float | None = None, combine: str | None = None,
+               **filters) -> list[Hit]:
         """Rank passages for ``query``: ``dense`` (pgvector HNSW, the default), ``fts``
         (Postgres full-text search, ``ts_rank_cd``) or ``hybrid`` (reciprocal rank fusion of
         the two, k=60). Filters as :meth:`searchkit.index.Index.search`, as SQL."""
@@ -272,6 +273,9 @@ class PostgresIndex:
         if diverse or fuse or weights:
             raise BadUsage("--diverse and --fuse/--weights are not available on a "
                            "Postgres store")
+        if combine not in (None, "rrf"):
+            raise BadUsage(f"--combine {combine} is not available on a Postgres store: its "
+                           "hybrid is reciprocal rank fusion (rrf)")
         if self.manifest is None:
             return []
         where, params = sql_filters(**filters)
