@@ -197,3 +197,17 @@ def test_ask_spinner_only_on_a_terminal():
         time.sleep(0.05)
     assert "Reading (0 s)" in tty.getvalue() and tty.getvalue().endswith("\r\x1b[K")
     assert pipe.getvalue() == ""
+
+
+def test_query_combine_chooses_the_fusion(built, runner):
+    args = ["query", "bread dough knead", "--index", str(built), "--json"]
+    z = json.loads(runner.invoke(cli, args).output)["hits"]
+    r = runner.invoke(cli, [*args, "--combine", "rrf"])
+    assert r.exit_code == 0, r.output
+    ranked = json.loads(r.output)["hits"]
+    for h in ranked:  # RRF scores and their 0-1 scale
+        assert 0 < h["score"] <= 2 / 61 + 1e-6  # scores are rounded to 6 places
+        assert h["relevance"] == pytest.approx(min(1.0, h["score"] / (2 / 61)), abs=1e-3)
+    assert [h["score"] for h in z] != [h["score"] for h in ranked]
+    bad = runner.invoke(cli, [*args, "--combine", "max"])
+    assert bad.exit_code == 2 and "max" in bad.output
