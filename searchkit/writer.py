@@ -6,7 +6,6 @@ module keeps one concern; it relies on the attributes :class:`~searchkit.index.I
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import time
 from collections import deque
@@ -22,6 +21,7 @@ from .config import DB_FILE, VECTORS_FILE, max_file_bytes
 from .errors import BadInput, IndexDamaged, ReadError, SearchkitError
 from .pipeline import (Progress, EmbeddedJob, EncodingJob, document_groups, Pending, Prefetch,
                        commit_chunks, text_hash)
+from .prepare import Chunker, real_path_of
 from .store.lock import WriteLock
 from .store.vectors import VectorIndex
 from .types import IndexReport, Skipped
@@ -55,6 +55,11 @@ class IndexWriter:
         def _write_manifest_file(self) -> None: ...
         def _writable(self) -> None: ...
         def _check_revision(self) -> None: ...
+
+    @property
+    def chunker(self) -> Chunker:
+        """Chunks documents as this index does (its encoder's tokenizer, its settings)."""
+        return Chunker(self.encoder, self.chunk_settings)
 
     # -- writing -----------------------------------------------------------------------
     @contextmanager
@@ -218,24 +223,14 @@ class IndexWriter:
     def _prepared(self, plan: SyncPlan, max_bytes: int) -> Iterator[Pending]:
         """Read and chunk each new or changed file of ``plan`` (in a reader thread on a
         real run); a file that cannot be read is skipped with its reason."""
-        from . import fileio
-        from .readers import read_bytes
-
         report, to_read = plan.report, plan.to_read
+        chunker = self.chunker
         while to_read:
             path, data, digest, found = to_read.popleft()  # its bytes freed as we go
             key = str(path)
+            parts = chunker.read_file(path, data, digest, found.size, found.mtime, max_bytes)
+            del data
             try:
-                if data is None:
-                    data = fileio.read_limited(path, max_bytes)
-                    digest = hashlib.sha256(data).hexdigest()
-                doc = read_bytes(path, data)
-                del data
-                parts = self._prepare_parts(key, doc, {"size": found.size,
-                                                       "mtime": found.mtime,
-                                                       "content_hash": digest,
-                                                       "real_path": real_path_of(key)})
-                del doc
                 p = next(parts, None)
             except ReadError as e:
                 report.skipped.append(Skipped(key, str(e)))
@@ -318,6 +313,7 @@ class IndexWriter:
             raise BadInput("texts and metadata differ in length")
         with self.writing():
             report = IndexReport()
+            chunker = self.chunker
             pending: list[Pending] = []
             doc_keys: list[str] = []
             for i, text in enumerate(texts):
@@ -333,10 +329,10 @@ class IndexWriter:
                     continue
                 from .readers import Extracted
 
-                p = self._prepare(key, Extracted(text=text, title=meta.pop("title", None),
-                                                 format="text"),
-                                  {"size": len(text.encode()), "mtime": time.time(),
-                                   "content_hash": digest}, meta)
+                p = chunker.prepare(key, Extracted(text=text, title=meta.pop("title", None),
+                                                   format="text"),
+                                    {"size": len(text.encode()), "mtime": time.time(),
+                                     "content_hash": digest}, meta)
                 p.replaces = old["id"] if old else None
                 pending = [q for q in pending if q.path != key]  # the same key twice: last wins
                 if p.chunks or old:
@@ -410,61 +406,6 @@ class IndexWriter:
             for d in self.store.documents_under(str(root)):
                 out[d["id"]] = d
         return list(out.values())
-
-    def _prepare(self, key: str, doc, stat: dict, metadata: dict | None = None) -> Pending:
-        chunks = self._chunk_rows(doc, 0, len(doc.text), 0, 1)
-        return Pending(key, self._doc_row(key, doc, stat, metadata, len(chunks)), chunks)
-
-    def _prepare_parts(self, key: str, doc, stat: dict,
-                       metadata: dict | None = None) -> Iterator[Pending]:
-        """The document as one :class:`Pending`, or, when its text is longer than
-        :data:`~searchkit.pipeline.SEGMENT_CHARS`, as parts chunked one segment at a time
-        (lazily: the caller commits a part before the next is chunked)."""
-        from .pipeline import segments
-
-        segs = segments(doc.text)
-        if len(segs) == 1:
-            yield self._prepare(key, doc, stat, metadata)
-            return
-        ref: dict = {}
-        n, line = 0, 1
-        for i, (a, b) in enumerate(segs):
-            chunks = self._chunk_rows(doc, a, b, n, line)
-            n += len(chunks)
-            line += doc.text.count("\n", a, b)
-            row = self._doc_row(key, doc, stat, metadata, len(chunks))
-            yield Pending(key, row, chunks, part=i, last=i == len(segs) - 1, doc_ref=ref)
-
-    def _chunk_rows(self, doc, a: int, b: int, ord0: int, line0: int) -> list[dict]:
-        """Chunk rows of ``doc.text[a:b]`` (offsets, lines and pages of the whole text)."""
-        from .chunking import chunk_text
-        from .readers import heading_path
-
-        text = doc.text[a:b] if (a, b) != (0, len(doc.text)) else doc.text
-        pages = [p - a for p in doc.pages] if doc.pages and a else doc.pages
-        breaks = getattr(doc, "breaks", None)
-        if breaks and (a, b) != (0, len(doc.text)):
-            breaks = [x - a for x in breaks if a < x < b]
-        spans = chunk_text(text, self.encoder.tokenizer, self.chunk_settings, pages, breaks)
-        chunks = []
-        for i, s in enumerate(spans):
-            t = text[s.start:s.end]
-            chunks.append({"ord": ord0 + i, "text": t, "text_hash": text_hash(t),
-                           "start_char": a + s.start, "end_char": a + s.end,
-                           "start_line": line0 - 1 + s.start_line,
-                           "end_line": line0 - 1 + s.end_line,
-                           "page": s.page, "n_tokens": s.n_tokens,
-                           "heading": heading_path(doc.headings, a + s.start) if doc.headings
-                           else None})
-        return chunks
-
-    @staticmethod
-    def _doc_row(key: str, doc, stat: dict, metadata: dict | None, n_chunks: int) -> dict:
-        metadata = {**getattr(doc, "metadata", {}), **(metadata or {})}
-        return {"path": key, "title": doc.title, "format": doc.format, **stat,
-                "n_chars": len(doc.text), "n_chunks": n_chunks,
-                "metadata": json.dumps(metadata) if metadata else None,
-                "unit": getattr(doc, "unit", None) if doc.pages is not None else None}
 
     def _apply_renames(self, renames) -> None:
         if not renames:
@@ -677,13 +618,6 @@ def vec_remove(vec: VectorIndex, ids: list[int]) -> None:
     if not ids:
         return
     vec.remove(ids)  # HNSW keeps tombstones (see searchkit.store.vectors)
-
-
-def real_path_of(path: str) -> str | None:
-    """Where a file reached through symlinks really is (for path filters); None when that
-    is the path itself."""
-    real = os.path.realpath(path)
-    return real if real != path else None
 
 
 def _printable_path(path: str) -> str:
