@@ -277,7 +277,7 @@ class _RayRun:
 
 def _embedded_groups(index, documents: Iterator, pool: list) -> Iterator:
     """The documents, each with the vectors of the texts the writer will find new in its
-    commit group (the writer's own grouping and ``_todo``, so the same texts in the same
+    commit group (the writer's own grouping and ``new_texts``, so the same texts in the same
     batches), embedded by the actors in ``pool``, up to one group per actor in flight."""
     import ray
 
@@ -296,7 +296,7 @@ def _embedded_groups(index, documents: Iterator, pool: list) -> Iterator:
         return group
 
     for group in document_groups(documents, commit_chunks()):
-        todo = index._todo(group, index.vector_key, planned)
+        todo = index.writer.new_texts(group, index.vector_key, planned)
         ref = None
         if todo:
             ref = pool[turn % len(pool)].embed.remote(list(todo.values()))
@@ -309,7 +309,7 @@ def _embedded_groups(index, documents: Iterator, pool: list) -> Iterator:
 
 
 def _classify(p, by_path: dict, report) -> Iterator:
-    """What the local reader does with a file's outcome (see ``IndexWriter._sync``):
+    """What the local reader does with a file's outcome (see ``IndexWriter._prepared``):
     a skip reason is reported, a document without chunks skipped, else new or changed."""
     from ..types import Skipped
 
