@@ -109,7 +109,7 @@ def measure(path: Path, qs: list[str], highlight: bool = False) -> dict:
         if n % 2:
             order.reverse()
         for what in order:
-            enc.__dict__.pop("_query_memo", None)  # each variant encodes its query itself
+            enc.query_memo.clear()  # each variant encodes its query itself
             t = time.perf_counter()
             if what == "baseline":
                 qv = enc.encode_query(q)
