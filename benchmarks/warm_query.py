@@ -78,7 +78,7 @@ def build(path: Path, encoder: str, texts: list[str], real: np.ndarray, n: int) 
             conn.executemany("INSERT OR REPLACE INTO embeddings VALUES (?,?,?)", embs)
             done += len(vecs)
         idx.store.bump_generation()
-    idx.vectors  # derives and saves vectors.faiss, as any first use would
+    idx.vectors  # noqa: B018 (derives and saves vectors.faiss, as any first use would)
     idx.close()
 
 
