@@ -20,6 +20,7 @@ from .errors import BadInput, BadUsage, EncoderMismatch, IndexDamaged, IndexNotF
 from .pipeline import EncodingJob, text_hash  # noqa: F401  (re-exported for tests, benchmarks)
 from .prepare import Chunker
 from .store.meta import MetaStore
+from .store.protocol import Closing
 from .store.vectors import VectorIndex
 from .query import check_query, display_path, hits_from_rows
 from .rebuild import recover_swap, swap_directories  # noqa: F401  (swap: re-exported)
@@ -46,7 +47,7 @@ def _written_by(method: Callable[Concatenate[IndexWriter, P], R]
     return call
 
 
-class Index:
+class Index(Closing):
     """A searchable index directory.
 
     Use :meth:`create` for a new (or existing) index and :meth:`open` for an existing one.
@@ -65,8 +66,13 @@ class Index:
         self._vectors_gen = -1
         #: What searches keep between calls (built retrievers ...), per generation.
         self.cache = IndexCache()
-        #: The write path (see :mod:`searchkit.writer`).
-        self.writer = IndexWriter(self)
+
+    @property
+    def writer(self) -> IndexWriter:
+        """The write path (see :mod:`searchkit.writer`): a helper that holds nothing but
+        this index, made for each use (so that the two never form a reference cycle that
+        keeps the database open until the garbage collector runs)."""
+        return IndexWriter(self)
 
     writing = _written_by(IndexWriter.writing)
     add_paths = _written_by(IndexWriter.add_paths)
@@ -253,12 +259,6 @@ class Index:
 
     def close(self) -> None:
         self.store.close()
-
-    def __enter__(self) -> "Index":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     @property
     def chunk_settings(self) -> ChunkSettings:
