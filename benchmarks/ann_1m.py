@@ -90,7 +90,7 @@ def evaluate(name: str, vectors: np.ndarray, q: np.ndarray, efs: list[int]) -> d
     before = rss_mb()
     t = time.perf_counter()
     hnsw = VectorIndex(d, "hnsw")
-    for s in range(0, n, 50_000):  # as Index._build_vectors feeds it
+    for s in range(0, n, 50_000):  # as Index.build_vectors feeds it
         hnsw.add(ids[s:s + 50_000], vectors[s:s + 50_000])
     row["hnsw_build_s"] = round(time.perf_counter() - t, 2)
     row["hnsw_rss_growth_mb"] = round(rss_mb() - before, 1)
@@ -106,7 +106,7 @@ def evaluate(name: str, vectors: np.ndarray, q: np.ndarray, efs: list[int]) -> d
     ref = np.asarray([[s for _, s in r] + [-1.0] * (10 - len(r)) for r in exact])
     row["ann"] = {}
     for ef in efs:
-        found, lat = timed_queries(lambda qv: hnsw.search(qv, 10, ef_search=ef)[0], q)
+        found, lat = timed_queries(lambda qv, ef=ef: hnsw.search(qv, 10, ef_search=ef)[0], q)
         row["ann"][f"ef{ef}"] = {**lat, "recall@10": round(recall_at_k(found, ref, vectors, q),
                                                           4)}
     shipped = row["ann"].get(f"ef{vmod.HNSW_EF_SEARCH}")

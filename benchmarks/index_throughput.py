@@ -69,7 +69,8 @@ def main(argv: list[str] | None = None) -> dict:
         source = write_corpus(args.corpus, args.n, folder)
         enc = get_encoder(args.encoder)
         enc.encode_documents(["warm up the session and the tokenizer"] * 8)
-        enc.tokenizer  # the chunker's, and FAISS: one-time loads are not indexing speed
+        # the chunker's tokenizer, and FAISS: one-time loads are not indexing speed
+        enc.tokenizer  # noqa: B018
         from searchkit.store.vectors import VectorIndex
 
         VectorIndex(enc.dim)

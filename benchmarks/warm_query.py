@@ -78,7 +78,7 @@ def build(path: Path, encoder: str, texts: list[str], real: np.ndarray, n: int) 
             conn.executemany("INSERT OR REPLACE INTO embeddings VALUES (?,?,?)", embs)
             done += len(vecs)
         idx.store.bump_generation()
-    idx.vectors  # derives and saves vectors.faiss, as any first use would
+    idx.vectors  # noqa: B018 (derives and saves vectors.faiss, as any first use would)
     idx.close()
 
 
@@ -109,7 +109,7 @@ def measure(path: Path, qs: list[str], highlight: bool = False) -> dict:
         if n % 2:
             order.reverse()
         for what in order:
-            enc.__dict__.pop("_query_memo", None)  # each variant encodes its query itself
+            enc.query_memo.clear()  # each variant encodes its query itself
             t = time.perf_counter()
             if what == "baseline":
                 qv = enc.encode_query(q)

@@ -3,12 +3,14 @@ add, remove) is in :mod:`searchkit.writer`."""
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
 import time
 from pathlib import Path
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Concatenate, ParamSpec, TypeVar
 
 from . import __version__
 from .config import (DB_FILE, MANIFEST_FILE, VECTORS_FILE, ChunkSettings,  # noqa: F401
@@ -16,7 +18,9 @@ from .config import (DB_FILE, MANIFEST_FILE, VECTORS_FILE, ChunkSettings,  # noq
 from .cache import IndexCache
 from .errors import BadInput, BadUsage, EncoderMismatch, IndexDamaged, IndexNotFound, SearchkitError
 from .pipeline import EncodingJob, text_hash  # noqa: F401  (re-exported for tests, benchmarks)
+from .prepare import Chunker
 from .store.meta import MetaStore
+from .store.protocol import Closing
 from .store.vectors import VectorIndex
 from .query import check_query, display_path, hits_from_rows
 from .rebuild import recover_swap, swap_directories  # noqa: F401  (swap: re-exported)
@@ -29,11 +33,27 @@ from .writer import IndexWriter
 log = logging.getLogger("searchkit")
 
 
-class Index(IndexWriter):
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _written_by(method: Callable[Concatenate[IndexWriter, P], R]
+                ) -> Callable[Concatenate[Index, P], R]:
+    """An :class:`Index` method that is its writer's ``method`` (same signature, same
+    docs): the write path lives in :mod:`searchkit.writer`, the facade keeps its names."""
+    @functools.wraps(method)
+    def call(self: Index, *args: P.args, **kwargs: P.kwargs) -> R:
+        return method(self.writer, *args, **kwargs)
+    return call
+
+
+class Index(Closing):
     """A searchable index directory.
 
     Use :meth:`create` for a new (or existing) index and :meth:`open` for an existing one.
-    Writing methods take the index's write lock for their duration.
+    Writing methods (:meth:`add_paths`, :meth:`add_texts`, :meth:`remove` ...) are those of
+    its :class:`~searchkit.writer.IndexWriter`; they take the index's write lock for their
+    duration.
     """
 
     def __init__(self, path: Path, store: MetaStore, manifest: Manifest, readonly: bool):
@@ -46,6 +66,20 @@ class Index(IndexWriter):
         self._vectors_gen = -1
         #: What searches keep between calls (built retrievers ...), per generation.
         self.cache = IndexCache()
+
+    @property
+    def writer(self) -> IndexWriter:
+        """The write path (see :mod:`searchkit.writer`): a helper that holds nothing but
+        this index, made for each use (so that the two never form a reference cycle that
+        keeps the database open until the garbage collector runs)."""
+        return IndexWriter(self)
+
+    writing = _written_by(IndexWriter.writing)
+    add_paths = _written_by(IndexWriter.add_paths)
+    add_texts = _written_by(IndexWriter.add_texts)
+    remove = _written_by(IndexWriter.remove)
+    backfill_sentence_vectors = _written_by(IndexWriter.backfill_sentence_vectors)
+    import_embeddings = _written_by(IndexWriter.import_embeddings)
 
     # -- lifecycle ---------------------------------------------------------------------
     @classmethod
@@ -130,7 +164,7 @@ class Index(IndexWriter):
             store.set_meta("created_at", time.time())
         idx = cls(path, store, manifest, readonly=False)
         idx._encoder = enc
-        idx._write_manifest_file()
+        idx.write_manifest_file()
         return idx
 
     @classmethod
@@ -226,16 +260,15 @@ class Index(IndexWriter):
     def close(self) -> None:
         self.store.close()
 
-    def __enter__(self) -> "Index":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
     @property
     def chunk_settings(self) -> ChunkSettings:
         c = self.manifest.chunking
         return ChunkSettings(max_tokens=c.get("max_tokens", 256), overlap=c.get("overlap", 32))
+
+    @property
+    def chunker(self) -> Chunker:
+        """Chunks documents as this index does (its encoder's tokenizer, its settings)."""
+        return Chunker(self.encoder, self.chunk_settings)
 
     @property
     def encoder(self):
@@ -264,7 +297,7 @@ class Index(IndexWriter):
                 f"{self.manifest.encoder!r} ({was}; this searchkit makes "
                 f"{enc.revision or 'none'})")
 
-    def _check_revision(self) -> None:
+    def check_revision(self) -> None:
         """Refuse to write when the encoder's name is the index's but its recipe is not (a
         release changed how ``minilm-int8`` is exported): the index would mix two kinds of
         vectors. Reading such an index works, with a notice: the two stay close."""
@@ -286,22 +319,24 @@ class Index(IndexWriter):
     def set_vector_index(self, kind: str) -> None:
         """Switch the FAISS index kind (``auto``, ``flat``, ``hnsw``); the vectors are
         re-derived from SQLite at the end of the next write."""
-        self._writable()
+        self.check_writable()
         VectorIndex.kind_for(0, kind)
         if kind == self.manifest.vector_index:
             return
         with self.store.transaction():
             self.store.set_meta("vector_index", kind)
         self.manifest.vector_index = kind
-        self._write_manifest_file()
+        self.write_manifest_file()
 
-    def _write_manifest_file(self) -> None:
+    def write_manifest_file(self) -> None:
+        """Write ``manifest.json`` (the manifest and the current generation) atomically."""
         data = {**self.manifest.to_dict(), "generation": self.store.generation()}
         tmp = self.path / (MANIFEST_FILE + ".tmp")
         tmp.write_text(json.dumps(data, indent=2) + "\n")
         os.replace(tmp, self.path / MANIFEST_FILE)
 
-    def _writable(self) -> None:
+    def check_writable(self) -> None:
+        """Raises :class:`~searchkit.errors.SearchkitError` on an index opened read-only."""
         if self.readonly:
             raise SearchkitError(f"index {self.path} was opened read-only")
 
@@ -320,13 +355,28 @@ class Index(IndexWriter):
             if (self.path / VECTORS_FILE).exists() or self.store.count("chunks"):
                 log.warning("searchkit: vector file of %s is missing, stale or corrupt; "
                             "rebuilding it from the database", self.path)
-            vec = self._build_vectors()
+            vec = self.build_vectors()
             if not self.readonly:
-                vec.save(self.path / VECTORS_FILE, gen, self.vector_key)
+                self.save_vectors(vec, gen)
+                return vec
         self._vectors, self._vectors_gen = vec, gen
         return vec
 
-    def _build_vectors(self, kind: str | None = None) -> VectorIndex:
+    def save_vectors(self, vec: VectorIndex, gen: int | None = None) -> None:
+        """Write ``vec`` as the vector file of generation ``gen`` (default: the current
+        one) and use it from now on."""
+        gen = self.store.generation() if gen is None else gen
+        vec.save(self.path / VECTORS_FILE, gen, self.vector_key)
+        self._vectors, self._vectors_gen = vec, gen
+
+    def forget_vectors(self) -> None:
+        """Drop the vectors held in memory (e.g. after a rolled-back write): the next use
+        loads them again."""
+        self._vectors = None
+
+    def build_vectors(self, kind: str | None = None) -> VectorIndex:
+        """A FAISS index of ``kind`` (default: what the setting wants at this size) built
+        from the vectors stored in the database."""
         n = self.store.count("chunks")
         kind = kind or VectorIndex.kind_for(n, self.manifest.vector_index)
         vec = VectorIndex(self.manifest.dim, kind)

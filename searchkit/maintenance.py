@@ -93,9 +93,8 @@ def check(idx: "Index", repair: bool = False) -> CheckReport:
                 vector_problems = _check_vector_file(idx, rep)
                 rep.problems += vector_problems
                 if vector_problems and repair:
-                    vec = idx._build_vectors()
-                    vec.save(idx.path / VECTORS_FILE, idx.store.generation(), idx.vector_key)
-                    idx._vectors, idx._vectors_gen = vec, idx.store.generation()
+                    vec = idx.build_vectors()
+                    idx.save_vectors(vec)
                     rep.vectors = vec.index.ntotal
                     rep.repaired.append(f"vector file rebuilt from the {len(vec)} vectors "
                                         "stored in the database")

@@ -17,6 +17,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -128,7 +129,7 @@ def _token_vectors_batched(encoder, texts: list[str], batch_size: int):
     tok = model.tokenizer
     transformer = model[0].auto_model
     special = set(tok.all_special_ids)
-    out = [None] * len(texts)
+    out: list[Any] = [None] * len(texts)
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     for b in range(0, len(order), batch_size):
         idx = order[b:b + batch_size]
@@ -402,15 +403,15 @@ def distinguishing_words(contexts: Sequence[str], labels: Sequence[int], top: in
     Returns:
         For each sense id 0..k-1, ``(word, z)`` pairs best first; only positive scores.
     """
-    labels = np.asarray(labels, dtype=int)
+    sense = np.asarray(labels, dtype=int)
     drop = set()
     if word:
         for w in word.lower().split():
             drop |= {w, w + "s", w + "es"}
     bags = [_context_words(c, drop) for c in contexts]
-    k = int(labels.max()) + 1 if len(labels) else 0
-    per = [Counter() for _ in range(k)]
-    for bag, lab in zip(bags, labels):
+    k = int(sense.max()) + 1 if len(sense) else 0
+    per: list[Counter[str]] = [Counter() for _ in range(k)]
+    for bag, lab in zip(bags, sense):
         per[lab].update(bag)
     total = sum(per, Counter())
     alpha0 = sum(total.values()) or 1
@@ -438,11 +439,11 @@ def central_examples(X: np.ndarray, labels: Sequence[int], top: int = 3) -> list
     Returns:
         For each sense id 0..k-1, up to ``top`` row indices of X, most central first.
     """
-    labels = np.asarray(labels, dtype=int)
+    sense = np.asarray(labels, dtype=int)
     Z = prepare_vectors(X) if len(X) > 1 else _unit(np.asarray(X, dtype=np.float64))
     out = []
-    for j in range(int(labels.max()) + 1 if len(labels) else 0):
-        idx = np.flatnonzero(labels == j)
+    for j in range(int(sense.max()) + 1 if len(sense) else 0):
+        idx = np.flatnonzero(sense == j)
         sims = Z[idx] @ _unit(Z[idx].mean(axis=0))
         order = sorted(range(len(idx)), key=lambda r: (-sims[r], idx[r]))
         out.append([int(idx[r]) for r in order[:top]])
@@ -486,6 +487,6 @@ def glove_neighbours(word: str, top: int = 10
     vec = g["vectors"][[g["vocab"][p] for p in parts]].mean(axis=0)
     sims = g["unit"] @ _unit(vec)
     skip = {g["vocab"][p] for p in parts}
-    best = np.argpartition(-sims, min(top + len(skip), len(sims) - 1))[: top + len(skip)]
-    best = sorted((int(i) for i in best if int(i) not in skip), key=lambda i: -sims[i])
+    near = np.argpartition(-sims, min(top + len(skip), len(sims) - 1))[: top + len(skip)]
+    best = sorted((int(i) for i in near if int(i) not in skip), key=lambda i: -sims[i])
     return vec, [(g["words"][i], float(sims[i])) for i in best[:top]]

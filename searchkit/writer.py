@@ -1,12 +1,11 @@
 """The write path of :class:`searchkit.index.Index`: sync folders, add texts, remove
-documents, commit chunks and vectors. A mixin, so that the facade keeps one class while each
-module keeps one concern; it relies on the attributes :class:`~searchkit.index.Index` sets
-(``path``, ``store``, ``manifest``, ``encoder``, ``vectors`` ...)."""
+documents, commit chunks and vectors. An :class:`IndexWriter` is the index's ``writer``
+helper: the facade's write methods are its methods, and it reaches the index's state
+through the index's public seams (``store``, ``encoder``, ``vectors``, ``save_vectors`` ...)."""
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import time
 from collections import deque
@@ -22,39 +21,25 @@ from .config import DB_FILE, VECTORS_FILE, max_file_bytes
 from .errors import BadInput, IndexDamaged, ReadError, SearchkitError
 from .pipeline import (Progress, EmbeddedJob, EncodingJob, document_groups, Pending, Prefetch,
                        commit_chunks, text_hash)
+from .prepare import real_path_of
 from .store.lock import WriteLock
 from .store.vectors import VectorIndex
 from .types import IndexReport, Skipped
 
 if TYPE_CHECKING:
-    from .config import ChunkSettings, Manifest
-    from .encoders import Encoder
+    from .index import Index
     from .store.meta import MetaStore
 
 
 class IndexWriter:
-    """Writing methods of an index (see :class:`searchkit.index.Index`)."""
+    """The write path of one :class:`~searchkit.index.Index` (its ``writer``): the index
+    hands its write methods to this object and keeps its state (store, manifest, vectors);
+    this one plans and applies syncs, adds and removes, and commits chunks and vectors."""
 
-    # What the facade provides (declared for type checkers).
-    path: Path
-    store: MetaStore
-    manifest: Manifest
-    readonly: bool
-    _vectors: VectorIndex | None
-    _vectors_gen: int
-    if TYPE_CHECKING:
-        @property
-        def encoder(self) -> Encoder: ...
-        @property
-        def vector_key(self) -> str: ...
-        @property
-        def chunk_settings(self) -> ChunkSettings: ...
-        @property
-        def vectors(self) -> VectorIndex: ...
-        def _build_vectors(self, kind: str | None = None) -> VectorIndex: ...
-        def _write_manifest_file(self) -> None: ...
-        def _writable(self) -> None: ...
-        def _check_revision(self) -> None: ...
+    def __init__(self, index: Index):
+        self.index = index
+        self.path: Path = index.path
+        self.store: MetaStore = index.store
 
     # -- writing -----------------------------------------------------------------------
     @contextmanager
@@ -65,7 +50,7 @@ class IndexWriter:
         Raises:
             IndexLocked: another process is writing the index.
         """
-        self._writable()
+        self.index.check_writable()
         with WriteLock(self.path):
             yield
 
@@ -107,8 +92,8 @@ class IndexWriter:
             IndexLocked: another process is writing the index.
         """
         if not dry_run:
-            self._writable()
-            self._check_revision()
+            self.index.check_writable()
+            self.index.check_revision()
         if isinstance(paths, (str, os.PathLike)):
             paths = [paths]
         for p in paths:
@@ -131,7 +116,7 @@ class IndexWriter:
                     self._record_sources(roots)
                     return report
             except BaseException:
-                self._vectors = None  # may hold removals of a rolled-back transaction
+                self.index.forget_vectors()  # may hold removals of a rolled-back transaction
                 raise
 
     def _record_sources(self, roots: Sequence[Path]) -> None:
@@ -218,24 +203,14 @@ class IndexWriter:
     def _prepared(self, plan: SyncPlan, max_bytes: int) -> Iterator[Pending]:
         """Read and chunk each new or changed file of ``plan`` (in a reader thread on a
         real run); a file that cannot be read is skipped with its reason."""
-        from . import fileio
-        from .readers import read_bytes
-
         report, to_read = plan.report, plan.to_read
+        chunker = self.index.chunker
         while to_read:
             path, data, digest, found = to_read.popleft()  # its bytes freed as we go
             key = str(path)
+            parts = chunker.read_file(path, data, digest, found.size, found.mtime, max_bytes)
+            del data
             try:
-                if data is None:
-                    data = fileio.read_limited(path, max_bytes)
-                    digest = hashlib.sha256(data).hexdigest()
-                doc = read_bytes(path, data)
-                del data
-                parts = self._prepare_parts(key, doc, {"size": found.size,
-                                                       "mtime": found.mtime,
-                                                       "content_hash": digest,
-                                                       "real_path": real_path_of(key)})
-                del doc
                 p = next(parts, None)
             except ReadError as e:
                 report.skipped.append(Skipped(key, str(e)))
@@ -268,10 +243,10 @@ class IndexWriter:
     def _count_sync(self, plan: SyncPlan, max_bytes: int) -> IndexReport:
         """A dry run's report: what applying ``plan`` would add, embed and remove."""
         report = plan.report
-        self.encoder.tokenizer  # noqa: B018 (loaded here, as a real run does)
+        self.index.encoder.tokenizer  # noqa: B018 (loaded here, as a real run does)
         pending = list(self._prepared(plan, max_bytes))
         todo = {c["text_hash"] for p in pending for c in p.chunks}
-        report.chunks_embedded = len(todo - self.store.cached_hashes(self.vector_key, todo))
+        report.chunks_embedded = len(todo - self.store.cached_hashes(self.index.vector_key, todo))
         report.chunks_added = sum(len(p.chunks) for p in pending)
         removed = [d["id"] for d in plan.gone.values()] + [p.replaces for p in pending
                                                            if p.replaces]
@@ -283,12 +258,12 @@ class IndexWriter:
         """Carry ``plan`` out: renames, then new and changed files in commits, then the
         documents gone from disk; the vector file last."""
         report = plan.report
-        self.encoder.tokenizer  # noqa: B018 (loaded here, not raced for by the reader thread)
-        vec = self.vectors
+        self.index.encoder.tokenizer  # noqa: B018 (loaded here, not raced for by the reader thread)
+        vec = self.index.vectors
         self._apply_renames(plan.renames)
         with (Prefetch(self._prepared(plan, max_bytes)) if pipeline is None
               # engine hook: see searchkit.engines
-              else pipeline(self, plan.to_read, plan.by_path, report,
+              else pipeline(self.index, plan.to_read, plan.by_path, report,
                             max_bytes=max_bytes)) as stream:
             self._write_pending(stream, report, vec, progress)
         if plan.gone:
@@ -307,8 +282,8 @@ class IndexWriter:
         """Index raw texts. Each becomes a document whose key is ``metadata["path"]`` or
         ``metadata["id"]`` when given (re-adding the same key replaces it), else a hash of
         the text (re-adding the same text changes nothing). Returns the document ids."""
-        self._writable()
-        self._check_revision()
+        self.index.check_writable()
+        self.index.check_revision()
         if isinstance(texts, (str, bytes)) or not hasattr(texts, "__len__"):
             raise BadInput("texts must be a list of strings")
         if metadata is not None and (not hasattr(metadata, "__len__")
@@ -318,6 +293,7 @@ class IndexWriter:
             raise BadInput("texts and metadata differ in length")
         with self.writing():
             report = IndexReport()
+            chunker = self.index.chunker
             pending: list[Pending] = []
             doc_keys: list[str] = []
             for i, text in enumerate(texts):
@@ -333,15 +309,15 @@ class IndexWriter:
                     continue
                 from .readers import Extracted
 
-                p = self._prepare(key, Extracted(text=text, title=meta.pop("title", None),
-                                                 format="text"),
-                                  {"size": len(text.encode()), "mtime": time.time(),
-                                   "content_hash": digest}, meta)
+                p = chunker.prepare(key, Extracted(text=text, title=meta.pop("title", None),
+                                                   format="text"),
+                                    {"size": len(text.encode()), "mtime": time.time(),
+                                     "content_hash": digest}, meta)
                 p.replaces = old["id"] if old else None
                 pending = [q for q in pending if q.path != key]  # the same key twice: last wins
                 if p.chunks or old:
                     pending.append(p)
-            vec = self.vectors
+            vec = self.index.vectors
             self._write_pending(pending, report, vec, progress)
             self._finish_write(vec)
             ids = {d["path"]: d["id"] for d in self.store.documents()}
@@ -351,14 +327,14 @@ class IndexWriter:
         """Remove documents: each of ``paths`` is a stored path/key (a file, a text's
         key), or a folder (relative to the current directory, or absolute) whose documents
         all go, and which ``sources()`` no longer lists. Returns the number removed."""
-        self._writable()
+        self.index.check_writable()
         if isinstance(paths, (str, os.PathLike)):
             paths = [paths]
         for p in paths:
             if not isinstance(p, (str, os.PathLike)) or not str(p):
                 raise BadInput(f"a path must be a non-empty string or a Path, not {p!r}")
         with self.writing():
-            vec = self.vectors
+            vec = self.index.vectors
             n = 0
             with self.store.transaction():
                 for p in paths:
@@ -378,11 +354,11 @@ class IndexWriter:
         that has none: an index written before they were stored, or by an encoder that did
         not make them. Runs the encoder over those chunks once (their chunk vectors are kept
         as they are); returns how many chunks got them. ``progress(n)`` after each batch."""
-        self._writable()
-        enc = self.encoder
+        self.index.check_writable()
+        enc = self.index.encoder
         if not hasattr(enc, "embed_with_sentences"):
             return 0
-        key = self.vector_key
+        key = self.index.vector_key
         rows = self.store.texts_without_sentence_vectors(key)
         rows.sort(key=lambda r: len(r[1]), reverse=True)  # batches as the index makes them
         for start in range(0, len(rows), batch_size):
@@ -398,7 +374,7 @@ class IndexWriter:
         """Copy the embedding cache of the index at ``other`` (every encoder's vectors, and
         the highlight sentence vectors made with them) into this one, so that texts embedded there are not embedded again here. Vectors that no
         chunk uses are dropped again at the end of the next write. Returns rows copied."""
-        self._writable()
+        self.index.check_writable()
         db = Path(other) / DB_FILE
         if not db.exists():
             return 0
@@ -410,61 +386,6 @@ class IndexWriter:
             for d in self.store.documents_under(str(root)):
                 out[d["id"]] = d
         return list(out.values())
-
-    def _prepare(self, key: str, doc, stat: dict, metadata: dict | None = None) -> Pending:
-        chunks = self._chunk_rows(doc, 0, len(doc.text), 0, 1)
-        return Pending(key, self._doc_row(key, doc, stat, metadata, len(chunks)), chunks)
-
-    def _prepare_parts(self, key: str, doc, stat: dict,
-                       metadata: dict | None = None) -> Iterator[Pending]:
-        """The document as one :class:`Pending`, or, when its text is longer than
-        :data:`~searchkit.pipeline.SEGMENT_CHARS`, as parts chunked one segment at a time
-        (lazily: the caller commits a part before the next is chunked)."""
-        from .pipeline import segments
-
-        segs = segments(doc.text)
-        if len(segs) == 1:
-            yield self._prepare(key, doc, stat, metadata)
-            return
-        ref: dict = {}
-        n, line = 0, 1
-        for i, (a, b) in enumerate(segs):
-            chunks = self._chunk_rows(doc, a, b, n, line)
-            n += len(chunks)
-            line += doc.text.count("\n", a, b)
-            row = self._doc_row(key, doc, stat, metadata, len(chunks))
-            yield Pending(key, row, chunks, part=i, last=i == len(segs) - 1, doc_ref=ref)
-
-    def _chunk_rows(self, doc, a: int, b: int, ord0: int, line0: int) -> list[dict]:
-        """Chunk rows of ``doc.text[a:b]`` (offsets, lines and pages of the whole text)."""
-        from .chunking import chunk_text
-        from .readers import heading_path
-
-        text = doc.text[a:b] if (a, b) != (0, len(doc.text)) else doc.text
-        pages = [p - a for p in doc.pages] if doc.pages and a else doc.pages
-        breaks = getattr(doc, "breaks", None)
-        if breaks and (a, b) != (0, len(doc.text)):
-            breaks = [x - a for x in breaks if a < x < b]
-        spans = chunk_text(text, self.encoder.tokenizer, self.chunk_settings, pages, breaks)
-        chunks = []
-        for i, s in enumerate(spans):
-            t = text[s.start:s.end]
-            chunks.append({"ord": ord0 + i, "text": t, "text_hash": text_hash(t),
-                           "start_char": a + s.start, "end_char": a + s.end,
-                           "start_line": line0 - 1 + s.start_line,
-                           "end_line": line0 - 1 + s.end_line,
-                           "page": s.page, "n_tokens": s.n_tokens,
-                           "heading": heading_path(doc.headings, a + s.start) if doc.headings
-                           else None})
-        return chunks
-
-    @staticmethod
-    def _doc_row(key: str, doc, stat: dict, metadata: dict | None, n_chunks: int) -> dict:
-        metadata = {**getattr(doc, "metadata", {}), **(metadata or {})}
-        return {"path": key, "title": doc.title, "format": doc.format, **stat,
-                "n_chars": len(doc.text), "n_chunks": n_chunks,
-                "metadata": json.dumps(metadata) if metadata else None,
-                "unit": getattr(doc, "unit", None) if doc.pages is not None else None}
 
     def _apply_renames(self, renames) -> None:
         if not renames:
@@ -485,8 +406,8 @@ class IndexWriter:
         while this one commits the previous (onnxruntime and tokenizers release the GIL).
         The progress total grows as the stream is read when ``pending`` is not a list.
         """
-        enc = self.encoder
-        encoder_id = self.vector_key
+        enc = self.index.encoder
+        encoder_id = self.index.vector_key
         vectors: Any
         planned: set[str] = set()  # hashes cached or already sent to the encoder
         total = None
@@ -515,7 +436,7 @@ class IndexWriter:
                     raise
                 if group is None:
                     break
-                todo = self._todo(group, encoder_id, planned)
+                todo = self.new_texts(group, encoder_id, planned)
                 if progress and total is not None and todo:
                     total += len(todo)
                     progress("embed", 0, total)
@@ -534,8 +455,9 @@ class IndexWriter:
             if job is not None:
                 job.cancel()
 
-    def _todo(self, group: list[Pending], encoder_id: str, planned: set[str]) -> dict:
-        """hash -> text of the group's chunk texts that are neither cached nor planned."""
+    def new_texts(self, group: list[Pending], encoder_id: str, planned: set[str]) -> dict:
+        """hash -> text of the group's chunk texts that are neither cached nor planned (and
+        now planned): what the encoder gets for a commit group."""
         todo: dict[str, str] = {}
         for p in group:
             for c in p.chunks:
@@ -595,22 +517,20 @@ class IndexWriter:
 
     def _finish_write(self, vec: VectorIndex) -> None:
         with self.store.transaction():
-            self.store.prune_embeddings(self.vector_key)
+            self.store.prune_embeddings(self.index.vector_key)
             self.store.set_meta("last_sync", time.time())
-        gen = self.store.generation()
         vec = self._maybe_switch_kind(vec)
         _remove_stale_temp_files(self.path)
-        vec.save(self.path / VECTORS_FILE, gen, self.vector_key)
-        self._vectors, self._vectors_gen = vec, gen
-        self._write_manifest_file()
+        self.index.save_vectors(vec)
+        self.index.write_manifest_file()
 
     def _maybe_switch_kind(self, vec: VectorIndex) -> VectorIndex:
         """The kind the setting wants at this size; an HNSW index heavy with tombstones is
         rebuilt as well."""
-        want = VectorIndex.kind_for(len(vec), self.manifest.vector_index)
+        want = VectorIndex.kind_for(len(vec), self.index.manifest.vector_index)
         if want == vec.kind and not vec.needs_compaction():
             return vec
-        return self._build_vectors(kind=want)
+        return self.index.build_vectors(kind=want)
 
 
 #: Files read while walking keep their bytes until chunked when smaller than this.
@@ -677,13 +597,6 @@ def vec_remove(vec: VectorIndex, ids: list[int]) -> None:
     if not ids:
         return
     vec.remove(ids)  # HNSW keeps tombstones (see searchkit.store.vectors)
-
-
-def real_path_of(path: str) -> str | None:
-    """Where a file reached through symlinks really is (for path filters); None when that
-    is the path itself."""
-    real = os.path.realpath(path)
-    return real if real != path else None
 
 
 def _printable_path(path: str) -> str:

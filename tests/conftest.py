@@ -66,7 +66,7 @@ def minilm():
     from searchkit.encoders import get_encoder
 
     enc = get_encoder("minilm")
-    enc.model  # load now, once
+    enc.model  # noqa: B018 (load now, once)
     return enc
 
 
@@ -89,7 +89,7 @@ def onnx_export(onnx_cache):
             with pytest.MonkeyPatch.context() as mp:
                 mp.setenv("SEARCHKIT_CACHE", str(onnx_cache))
                 enc = OnnxEncoder(quantize=quantize)
-                enc.model_path  # export now, inside the private cache
+                enc.model_path  # noqa: B018 (export now, inside the private cache)
             made[quantize] = enc
         return made[quantize]
 
@@ -151,3 +151,22 @@ def hashing_index(tmp_path, docs, hashing):
     with Index.create(path, encoder="hashing-test") as idx:
         idx.add_paths([docs])
     return path
+
+
+@pytest.fixture
+def runner():
+    """A click CliRunner."""
+    from click.testing import CliRunner
+
+    return CliRunner()
+
+
+@pytest.fixture
+def built(tmp_path, docs, runner, hashing):
+    """A small index of ``docs`` made by ``search index`` with the hashing encoder."""
+    from searchkit.cli import cli
+
+    idx = tmp_path / "idx"
+    r = runner.invoke(cli, ["index", str(docs), "--index", str(idx), "--encoder", "hashing-test"])
+    assert r.exit_code == 0, r.output
+    return idx

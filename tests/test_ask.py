@@ -16,7 +16,8 @@ from searchkit.cli.ask import EXIT_NO_ANSWER
 
 from conftest import DATA, ROOT
 
-QA = [json.loads(l) for l in (DATA / "qa.jsonl").read_text().splitlines() if l.strip()]
+QA = [json.loads(line) for line in (DATA / "qa.jsonl").read_text().splitlines()
+      if line.strip()]
 
 KINGFISHER = ("Kingfisher nesting notes\n\nThis spring a pair of kingfishers dug a burrow into "
               "the sandy bank. The entrance is a neat round hole about six centimetres across. "
@@ -173,7 +174,8 @@ def test_fresh_qa_file_is_consistent():
     its document; both halves hold answerable and unanswerable questions of both corpora."""
     from searchkit.readers import read_file
 
-    fresh = [json.loads(l) for l in (DATA / "qa_fresh.jsonl").read_text().splitlines() if l]
+    fresh = [json.loads(line) for line in (DATA / "qa_fresh.jsonl").read_text().splitlines()
+             if line]
     assert len(fresh) >= 45 and sum(q["doc"] is None for q in fresh) >= 10
     for half in (fresh[0::2], fresh[1::2]):
         assert {(q["corpus"], q["doc"] is None) for q in half} == {

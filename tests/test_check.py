@@ -8,7 +8,6 @@ import os
 import sqlite3
 
 import numpy as np
-import pytest
 from click.testing import CliRunner
 
 from searchkit import Index

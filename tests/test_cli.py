@@ -6,26 +6,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from searchkit.cli import cli
 
 TINY = Path(__file__).parent / "data" / "tiny_beir"
 HIT_KEYS = {"rank", "score", "path", "title", "chunk_id", "start_char", "end_char",
             "start_line", "end_line", "text"}
-
-
-@pytest.fixture
-def runner():
-    return CliRunner()
-
-
-@pytest.fixture
-def built(tmp_path, docs, runner, hashing):
-    idx = tmp_path / "idx"
-    r = runner.invoke(cli, ["index", str(docs), "--index", str(idx), "--encoder", "hashing-test"])
-    assert r.exit_code == 0, r.output
-    return idx
 
 
 def test_index_prints_a_summary(tmp_path, docs, runner, hashing):

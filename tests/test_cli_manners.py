@@ -14,9 +14,6 @@ from searchkit.display import terminal_safe
 from searchkit.query import Z_FULL, relevance
 
 
-from test_cli import built, runner  # noqa: F401  (fixtures: a CliRunner, a small index)
-
-
 def test_every_command_has_examples_in_its_help(runner):
     commands = cli.list_commands(None)
     assert {"index", "query", "stats", "ask"} <= set(commands)

@@ -51,3 +51,18 @@ def test_register_encoder(monkeypatch):
     for name in ("", "a@b", "some/path"):
         with pytest.raises(BadInput):
             register_encoder(name, HashingEncoder)
+
+
+def test_query_memo_embeds_a_repeated_query_once_and_keeps_the_last_few():
+    enc = HashingEncoder()
+    first = enc.encode_query("harbour zeppelin")
+    first[0] = 99.0  # callers get copies: the memo is not theirs to change
+    again = enc.encode_query("harbour zeppelin")
+    assert enc.calls == ["harbour zeppelin"] and again[0] != 99.0
+    for i in range(enc.query_memo.size + 5):
+        enc.encode_query(f"query {i}")
+    assert len(enc.query_memo) == enc.query_memo.size
+    assert enc.query_memo.get("harbour zeppelin") is None  # the oldest went first
+    enc.query_memo.clear()
+    enc.encode_query("query 0")
+    assert enc.calls[-1] == "query 0"

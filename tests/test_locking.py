@@ -13,6 +13,7 @@ import pytest
 from searchkit.errors import IndexLocked
 from searchkit.index import Index
 from searchkit.store.lock import WriteLock
+from searchkit.writer import IndexWriter
 
 
 def test_second_writer_process_gets_the_error_and_exit_1(tmp_path, docs, hashing):
@@ -41,7 +42,7 @@ def test_lock_is_released_after_a_write_and_after_an_error(tmp_path, docs, hashi
     def fail(*a, **kw):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(Index, "_write_pending", fail)
+    monkeypatch.setattr(IndexWriter, "_write_pending", fail)
     with pytest.raises(RuntimeError):
         idx.add_paths([docs])
     WriteLock(tmp_path / "idx").acquire().release()
@@ -60,7 +61,7 @@ def test_readers_query_during_a_write_and_see_committed_state(tmp_path, docs, ha
     monkeypatch.setenv("SEARCHKIT_COMMIT_CHUNKS", "3")
 
     mid, go = threading.Event(), threading.Event()
-    real = Index._commit_group
+    real = IndexWriter._commit_group
     groups = []
 
     def paused(self, *a, **kw):
@@ -70,7 +71,7 @@ def test_readers_query_during_a_write_and_see_committed_state(tmp_path, docs, ha
             mid.set()
             assert go.wait(30)
 
-    monkeypatch.setattr(Index, "_commit_group", paused)
+    monkeypatch.setattr(IndexWriter, "_commit_group", paused)
     errors = []
 
     def write():

@@ -11,7 +11,8 @@ from searchkit.readers import read_file
 
 from conftest import DATA, ROOT
 
-QUERIES = [json.loads(l) for l in (DATA / "sample_queries.jsonl").read_text().splitlines() if l]
+QUERIES = [json.loads(line) for line in (DATA / "sample_queries.jsonl").read_text().splitlines()
+           if line]
 
 
 def _words(text):

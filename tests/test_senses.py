@@ -55,7 +55,7 @@ def test_occurrences_phrase_tolerates_whitespace_and_punctuation():
 def test_context_offsets_slice_back_to_the_word():
     text = ("Intro. We walked along the Bank of the river for a long while, talking. "
             "Short one. " + "Filler words here. " * 40 + "At last the bank closed. End.")
-    for i, s, e in S.find_occurrences("bank", [text]):
+    for _, s, e in S.find_occurrences("bank", [text]):
         ctx, off = S.context_for(text, s, e, max_chars=120)
         assert ctx[off:off + e - s] == text[s:e]
         assert len(ctx) <= 130 and "\n" not in ctx
@@ -155,7 +155,7 @@ def test_auto_senses_on_real_words(encoder, labelled, word):
 
 def test_labelled_set_shape(labelled):
     assert sum(len(t) for t, _ in labelled.values()) >= 130 and len(labelled) >= 7
-    for word, (texts, senses) in labelled.items():
+    for word, (texts, _) in labelled.items():
         assert 12 <= len(texts) <= 25
         assert [i for i, _, _ in S.find_occurrences(word, texts)] == list(range(len(texts)))
     assert sum(len(set(s)) >= 3 for _, s in labelled.values()) >= 2

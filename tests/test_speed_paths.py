@@ -14,6 +14,7 @@ import pytest
 from searchkit.encoders import _cache as encoder_cache
 from searchkit.errors import SearchkitError
 from searchkit.index import Index, EncodingJob
+from searchkit.prepare import Chunker
 
 HEAVY = ("torch", "transformers", "sentence_transformers")
 
@@ -94,7 +95,7 @@ def test_streamed_sync_embeds_each_text_once(tmp_path, hashing, monkeypatch):
 def test_reader_error_keeps_whole_committed_documents(tmp_path, hashing, monkeypatch):
     monkeypatch.setenv("SEARCHKIT_COMMIT_CHUNKS", "3")
     folder = make_folder(tmp_path / "docs")
-    real = Index._prepare
+    real = Chunker.prepare
     seen = []
 
     def flaky(self, key, *a, **kw):
@@ -103,16 +104,16 @@ def test_reader_error_keeps_whole_committed_documents(tmp_path, hashing, monkeyp
             raise SearchkitError("reader thread failure")
         return real(self, key, *a, **kw)
 
-    monkeypatch.setattr(Index, "_prepare", flaky)
+    monkeypatch.setattr(Chunker, "prepare", flaky)
     with Index.create(tmp_path / "idx", encoder="hashing-test") as idx:
         with pytest.raises(SearchkitError, match="reader thread failure"):
             idx.add_paths([folder])
-    monkeypatch.setattr(Index, "_prepare", real)
+    monkeypatch.setattr(Chunker, "prepare", real)
     with Index.open(tmp_path / "idx") as ro:
         n_docs = ro.store.count("documents")
         assert 0 < n_docs < 6
         for d in ro.documents():  # whole documents only
-            want = len(real(ro, d["path"], _read(d["path"]), {}).chunks)
+            want = len(ro.chunker.prepare(d["path"], _read(d["path"]), {}).chunks)
             assert len(ro.store.chunk_ids_of(d["id"])) == want
         consistent(ro)
     with Index.create(tmp_path / "idx", encoder="hashing-test") as idx:  # lock released

@@ -1,4 +1,6 @@
 import json
+import random
+from itertools import zip_longest
 S = "sample_corpus/"
 P = "benchmarks/data/pkgdocs/"
 ans = [
@@ -63,10 +65,10 @@ neg_rows = [dict(question=q, doc=None, answer=None, corpus=c) for c, q in neg]
 cal, held = [], []
 for group in ([r for r in rows if r["corpus"] == "sample"], [r for r in rows if r["corpus"] == "pkgdocs"],
               [r for r in neg_rows if r["corpus"] == "sample"], [r for r in neg_rows if r["corpus"] == "pkgdocs"]):
-    cal += group[0::2]; held += group[1::2]
-import random
-random.Random(0).shuffle(cal); random.Random(1).shuffle(held)
-from itertools import zip_longest
+    cal += group[0::2]
+    held += group[1::2]
+random.Random(0).shuffle(cal)
+random.Random(1).shuffle(held)
 out = [x for pair in zip_longest(cal, held) for x in pair if x is not None]
 with open("tests/data/qa_fresh.jsonl", "w") as f:
     for r in out:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import threading
 from abc import ABC, abstractmethod
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -40,6 +42,33 @@ class TokenVectors:
     tokens: list[str]
     offsets: list[tuple[int, int]]  # character span of each token in the text
     vectors: np.ndarray  # (n_tokens, dim) float32, last hidden state, not normalised
+
+
+class QueryMemo:
+    """The vectors of the last ``size`` queries, by text, oldest forgotten first; shared by
+    the threads of one process (``search serve``)."""
+
+    def __init__(self, size: int = 32):
+        self.size = size
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, text: str) -> np.ndarray | None:
+        with self._lock:
+            return self._vectors.get(text)
+
+    def put(self, text: str, vector: np.ndarray) -> None:
+        with self._lock:
+            self._vectors[text] = vector
+            while len(self._vectors) > self.size:
+                self._vectors.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._vectors.clear()
+
+    def __len__(self) -> int:
+        return len(self._vectors)
 
 
 class Encoder(ABC):
@@ -88,21 +117,20 @@ class Encoder(ABC):
         return self._batched(list(texts), batch_size, None)
 
     def encode_query(self, text: str) -> np.ndarray:
-        """One query's vector; the last few are remembered, since one search asks for the
-        same query's vector more than once (retrieval, then highlights)."""
-        memo = self.__dict__.setdefault("_query_memo", {})
+        """One query's vector; the last few are remembered (:attr:`query_memo`), since one
+        search asks for the same query's vector more than once (retrieval, then
+        highlights)."""
+        memo = self.query_memo
         vec = memo.get(text)
         if vec is None:
             vec = self.encode_queries([text])[0]
-            # threads share the memo (search serve): evict without assuming the dict
-            # stays as it was between two calls
-            while len(memo) >= 32:
-                try:
-                    memo.pop(next(iter(memo)), None)
-                except (StopIteration, RuntimeError):
-                    break
-            memo[text] = vec
+            memo.put(text, vec)
         return vec.copy()
+
+    @cached_property
+    def query_memo(self) -> QueryMemo:
+        """The vectors of the last queries :meth:`encode_query` embedded."""
+        return QueryMemo()
 
     def _batched(self, texts, batch_size, progress) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)

@@ -27,7 +27,6 @@ import logging
 import os
 import pickle
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 from collections.abc import Iterator
 
@@ -98,18 +97,14 @@ class _Ingest:
     def __init__(self):
         from ..config import ChunkSettings
         from ..encoders import get_encoder
+        from ..prepare import Chunker
 
         enc = get_encoder(self.ENCODER)
         enc.tokenizer  # noqa: B018 (load now, once per actor)
-        self.proxy = _chunker(enc, ChunkSettings(**self.CHUNKING))
+        self.chunker = Chunker(enc, ChunkSettings(**self.CHUNKING))
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list]:
-        import hashlib
-
-        from .. import fileio
         from ..errors import ReadError
-        from ..readers import read_bytes
-        from ..writer import real_path_of
 
         out: list[bytes] = []
         done: list[Any] = []
@@ -118,20 +113,12 @@ class _Ingest:
                 batch["mtime"], batch["max_bytes"]):
             path = Path(str(path))
             try:
-                if data is not None:
-                    raw = bytes(data)
-                else:  # a large file, read again here as the local reader does
-                    raw = fileio.read_limited(path, int(limit))
-                    digest = hashlib.sha256(raw).hexdigest()
-                doc = read_bytes(path, raw)
-                del raw
                 # a long document comes as its parts (the local path's segments), pickled
-                # together so that they share their ``doc_ref``
-                parts = list(self.proxy._prepare_parts(
-                    str(path), doc, {"size": int(size), "mtime": float(mtime),
-                                     "content_hash": str(digest),
-                                     "real_path": real_path_of(str(path))}))
-                done.append(parts)
+                # together so that they share their ``doc_ref``; a large file (no data) is
+                # read again here as the local reader does
+                done.append(list(self.chunker.read_file(
+                    path, bytes(data) if data is not None else None, str(digest),
+                    int(size), float(mtime), int(limit))))
             except ReadError as e:
                 done.append((str(path), str(e)))
             except SearchkitError as e:
@@ -141,17 +128,6 @@ class _Ingest:
         for p in done:
             out.append(pickle.dumps(p, protocol=pickle.HIGHEST_PROTOCOL))
         return {"result": out}
-
-def _chunker(encoder, chunk_settings):
-    """An object that chunks documents as :class:`~searchkit.writer.IndexWriter` does
-    (its ``_prepare_parts``, segments included), with no index behind it."""
-    from ..writer import IndexWriter
-
-    cls = type("_Chunker", (SimpleNamespace,), {
-        "_prepare": IndexWriter._prepare, "_prepare_parts": IndexWriter._prepare_parts,
-        "_chunk_rows": IndexWriter._chunk_rows,
-        "_doc_row": staticmethod(IndexWriter._doc_row)})
-    return cls(encoder=encoder, chunk_settings=chunk_settings)
 
 
 class SearchkitEncoder:
@@ -301,7 +277,7 @@ class _RayRun:
 
 def _embedded_groups(index, documents: Iterator, pool: list) -> Iterator:
     """The documents, each with the vectors of the texts the writer will find new in its
-    commit group (the writer's own grouping and ``_todo``, so the same texts in the same
+    commit group (the writer's own grouping and ``new_texts``, so the same texts in the same
     batches), embedded by the actors in ``pool``, up to one group per actor in flight."""
     import ray
 
@@ -320,7 +296,7 @@ def _embedded_groups(index, documents: Iterator, pool: list) -> Iterator:
         return group
 
     for group in document_groups(documents, commit_chunks()):
-        todo = index._todo(group, index.vector_key, planned)
+        todo = index.writer.new_texts(group, index.vector_key, planned)
         ref = None
         if todo:
             ref = pool[turn % len(pool)].embed.remote(list(todo.values()))
@@ -333,7 +309,7 @@ def _embedded_groups(index, documents: Iterator, pool: list) -> Iterator:
 
 
 def _classify(p, by_path: dict, report) -> Iterator:
-    """What the local reader does with a file's outcome (see ``IndexWriter._sync``):
+    """What the local reader does with a file's outcome (see ``IndexWriter._prepared``):
     a skip reason is reported, a document without chunks skipped, else new or changed."""
     from ..types import Skipped
 

@@ -25,6 +25,7 @@ import numpy as np
 
 from ..errors import BadUsage, IndexNotFound, SearchkitError
 from ..types import Hit
+from .protocol import Closing
 
 METHODS = ("dense", "fts", "hybrid")
 #: HNSW candidates per query (pgvector's ``hnsw.ef_search``, default 40).
@@ -178,7 +179,7 @@ def _copy_chunks(conn, local, doc_ids: set[int], batch: int) -> int:
     return n
 
 
-class PostgresIndex:
+class PostgresIndex(Closing):
     """The read side of an index held in Postgres: search, documents, stats. With
     ``local`` (the index folder it mirrors), :meth:`add_paths` and :meth:`remove` sync
     the folder and load the result."""
@@ -212,12 +213,6 @@ class PostgresIndex:
         self.conn.close()
         if self.local is not None:
             self.local.close()
-
-    def __enter__(self) -> "PostgresIndex":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     @property
     def encoder(self):

@@ -6,7 +6,7 @@ index folder (sync plan, lock, embedding cache); a store is loaded from it."""
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import Protocol, Self, runtime_checkable
 
 from ..types import Hit
 
@@ -25,3 +25,17 @@ class SearchIndex(Protocol):
 
     def close(self) -> None:
         """Release connections and files."""
+
+
+class Closing:
+    """``with index:`` closes the index at the end of the block (both implementations
+    inherit this, and give :meth:`close`)."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -18,7 +18,7 @@ from fpdf import FPDF
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "sample_corpus"
-FIXED_DATE = _dt.datetime(2024, 1, 15, 12, 0, 0, tzinfo=_dt.timezone.utc)
+FIXED_DATE = _dt.datetime(2024, 1, 15, 12, 0, 0, tzinfo=_dt.UTC)
 
 # Each document: (relative path, title, author, subject, pages)
 # where pages is a list of pages, each a list of (kind, text) blocks,
