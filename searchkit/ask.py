@@ -106,9 +106,14 @@ DEFAULT_WEIGHTS = Weights(
     evidence=Evidence(chunk=0.5, pooled=0.25, bm25=0.3, novelty=0.2, cover=0.75))
 #: Chunks retrieved per question before sentence scoring.
 CANDIDATE_CHUNKS = 20
-#: Candidate chunks come from dense and BM25 rankings fused by RRF (constant RRF_K), each
-#: ranking RANK_DEPTH deep; HYBRID False keeps dense only.
+#: Candidate chunks come from dense and BM25 rankings fused by COMBINE (``rrf``, constant
+#: RRF_K, or ``zscore``: :mod:`searchkit.retrieval.fusion`), each ranking RANK_DEPTH deep;
+#: HYBRID False keeps dense only. ``rrf`` stays: with ``zscore`` (search's default) the
+#: shipped weights answered 32 of tests/data/qa.jsonl's 54 answerable questions right, 33
+#: with ``rrf``, and wrongly declined 12 against 11 (``python benchmarks/qa_sample.py --no-tune``
+#: with COMBINE set to each).
 HYBRID = True
+COMBINE = "rrf"
 RRF_K = 60.0
 RANK_DEPTH = 100
 #: Supporting passages from other documents.
@@ -339,15 +344,20 @@ def _coverage(q: dict[str, float], texts: list[str]) -> np.ndarray:
 
 def _rankings(idx: "Index", question: str, qv: np.ndarray, allowed: np.ndarray | None,
               n_chunks: int):
-    """Dense and BM25 rankings of the chunks and their fusion (RRF), best ``n_chunks``; both
+    """Dense and BM25 rankings of the chunks and their fusion (:data:`COMBINE`), best ``n_chunks``; both
     from the method registry (the dense retriever takes ``qv`` from the encoder's memo)."""
-    from .retrieval.fusion import rrf
+    from .retrieval.fusion import rrf, zscore
 
     if allowed is not None and len(allowed) == 0:
         return [], {}, {}
     dense = list(idx.retriever("dense").search(question, RANK_DEPTH, allowed))
     bm25 = list(idx.retriever("bm25").search(question, RANK_DEPTH, allowed))
-    fused = rrf([dense, bm25], k=RRF_K, limit=n_chunks) if HYBRID else dense[:n_chunks]
+    if not HYBRID:
+        fused = dense[:n_chunks]
+    elif COMBINE == "zscore":
+        fused = zscore([dense, bm25], limit=n_chunks)
+    else:
+        fused = rrf([dense, bm25], k=RRF_K, limit=n_chunks)
     return [(int(c), float(s)) for c, s in fused], dict(dense), dict(bm25)
 
 
@@ -467,7 +477,7 @@ def choose(c: Candidates, w: Weights = DEFAULT_WEIGHTS) -> Answer:
         from .retrieval.hybrid import Fusion
 
         # relevance on search query's 0-1 scale, for ask's own fusion (dense + bm25, RRF_K)
-        fusion = Fusion(("dense", "bm25"), k=RRF_K, combine="rrf")
+        fusion = Fusion(("dense", "bm25"), k=RRF_K, combine=COMBINE)
         rel = relevance(hit.score, "hybrid", fusion) if HYBRID else relevance(hit.score, "dense")
         closest = dataclasses.replace(hit, highlights=[(s.start, s.end)], relevance=rel)
         return Answer(c.question, False, round(conf, 4), w.threshold, supporting=supporting,
