@@ -106,6 +106,13 @@ DEFAULT_WEIGHTS = Weights(
     evidence=Evidence(chunk=0.5, pooled=0.25, bm25=0.3, novelty=0.2, cover=0.75))
 #: Chunks retrieved per question before sentence scoring.
 CANDIDATE_CHUNKS = 20
+#: Sentences embedded alone per question (with the sentence before each, for ``follows``):
+#: those whose stored in-context vector is closest to the question. Embedding every
+#: candidate sentence (a few hundred) was most of ``search ask``'s time; the ones left out
+#: never scored best on the labelled Q&A files (benchmarks/ask_preselect.py,
+#: benchmarks/results/ask_preselect.json). None embeds all; an index without stored
+#: sentence vectors (torch encoder) always embeds all.
+EMBED_TOP = 64
 #: Candidate chunks come from dense and BM25 rankings fused by COMBINE (``rrf``, constant
 #: RRF_K, or ``zscore``: :mod:`searchkit.retrieval.fusion`), each ranking RANK_DEPTH deep;
 #: HYBRID False keeps dense only. ``rrf`` stays: with ``zscore`` (search's default) the
@@ -241,6 +248,10 @@ class Candidates:
     #: the question's content words' total idf, and how much of it the corpus never uses
     q_idf: float = 0.0
     q_unseen: float = 0.0
+    #: per sentence: embedded alone at question time (False: pre-selection left it out,
+    #: see :data:`EMBED_TOP`; it stands in ``dense`` by its stored in-context cosine and
+    #: is never chosen); None: every sentence was embedded
+    embedded: np.ndarray | None = None
 
     def _linear(self, t: Terms) -> np.ndarray:
         """cos(question, sentence) plus the terms weighted by ``t``."""
@@ -266,7 +277,8 @@ class Candidates:
         prev = np.where(same, np.r_[0.0, self.dense[:-1]], 0.0)
         s = (self._linear(w) + w.lexical * self.lexical
              + w.follows * np.maximum(prev - self.dense, 0.0))
-        return np.where(self.statements, s, -np.inf).astype(np.float32)
+        eligible = self.statements if self.embedded is None else self.statements & self.embedded
+        return np.where(eligible, s, -np.inf).astype(np.float32)
 
     def confidences(self, w: Weights) -> np.ndarray:
         """How strongly each sentence says the corpus answers (see :class:`Evidence`)."""
@@ -362,10 +374,13 @@ def _rankings(idx: "Index", question: str, qv: np.ndarray, allowed: np.ndarray |
 
 
 def gather(idx: "Index", question: str, allowed: np.ndarray | None = None,
-           n_chunks: int = CANDIDATE_CHUNKS, context: bool = True) -> Candidates:
+           n_chunks: int = CANDIDATE_CHUNKS, context: bool = True,
+           embed_top: int | None = EMBED_TOP) -> Candidates:
     """Retrieve candidate chunks (dense + BM25, fused) and embed their sentences once, alone
-    and (with ``context``) in context. A sentence that overlapping chunks share is kept
-    once, in the chunk that ranked higher."""
+    and (with ``context``) in context: all of them, or with ``embed_top`` and stored
+    sentence vectors only the ``embed_top`` closest in context and the sentence before
+    each. A sentence that overlapping chunks share is kept once, in the chunk that ranked
+    higher."""
     enc = idx.encoder
     qv = enc.encode_query(question)
     ranked, dense_of, bm25_of = _rankings(idx, question, qv, allowed, n_chunks)
@@ -395,32 +410,40 @@ def gather(idx: "Index", question: str, allowed: np.ndarray | None = None,
             ctx.append(_context_text(h, split[j - 1].text if j else "", s.text))
     hit_of = np.asarray(hit_of, dtype=np.int64)
     texts = [s.text for s in sents]
+    stored = _stored_cosines(idx, hits, sents, hit_of, qv)
+    embedded = _preselect(stored, hit_of, embed_top)
+    rows = np.arange(len(texts)) if embedded is None else np.flatnonzero(embedded)
     if texts:
-        both = _embed(idx, texts + (ctx if context else [])) @ qv
-        dense, in_context = both[:len(texts)], both[len(texts):]
+        todo = [texts[i] for i in rows]
+        both = _embed(idx, todo + ([ctx[i] for i in rows] if context else [])) @ qv
+        dense, in_context = stored.copy(), stored.copy()
+        dense[rows] = both[:len(rows)]
+        if context:
+            in_context[rows] = both[len(rows):]
         lex = _coverage(q, texts)
         chunk = hit_dense[hit_of]
     else:
         dense = in_context = lex = chunk = np.zeros(0, dtype=np.float32)
     cover = _coverage(q, [f"{h.title or ''} {h.text}" for h in hits])
     dense = dense.astype(np.float32)
+    pooled = np.where(np.isnan(stored), dense, stored).astype(np.float32)
     return Candidates(question, hits, sents, hit_of, dense, chunk, lex,
                       context=in_context.astype(np.float32) if context else None,
-                      pooled=_pooled(idx, hits, sents, hit_of, qv, dense),
+                      pooled=pooled, embedded=embedded,
                       hit_dense=hit_dense,
                       hit_bm25=hit_bm25, hit_rank=np.arange(len(hits)), doc_rank=doc_rank,
                       hit_cover=cover, q_idf=float(sum(q.values())),
                       q_unseen=float(sum(v for w, v in q.items() if w not in idf)))
 
 
-def _pooled(idx: "Index", hits: list[Hit], sents: list[Sentence], hit_of: np.ndarray,
-            qv: np.ndarray, dense: np.ndarray) -> np.ndarray:
+def _stored_cosines(idx: "Index", hits: list[Hit], sents: list[Sentence],
+                    hit_of: np.ndarray, qv: np.ndarray) -> np.ndarray:
     """cos(question, each sentence's in-context vector) from the vectors stored at index
-    time; a sentence without one (a torch-encoder index, a sentence cut off by truncation)
-    keeps its own cosine ``dense``."""
+    time; NaN for a sentence without one (a torch-encoder index, a sentence cut off by
+    truncation)."""
     from .sentence_vectors import unpack
 
-    out = dense.copy()
+    out = np.full(len(sents), np.nan, dtype=np.float32)
     if not len(sents):
         return out
     stored = idx.store.sentence_vectors(idx.vector_key, [h.chunk_id for h in hits])
@@ -431,8 +454,22 @@ def _pooled(idx: "Index", hits: list[Hit], sents: list[Sentence], hit_of: np.nda
         spans, vecs = unpack(blob, len(qv))
         cos = dict(zip(spans, (vecs @ qv).tolist()))
         for j in np.flatnonzero(hit_of == i):
-            out[j] = cos.get((sents[j].start, sents[j].end), out[j])
+            out[j] = cos.get((sents[j].start, sents[j].end), np.nan)
     return out
+
+
+def _preselect(stored: np.ndarray, hit_of: np.ndarray, top: int | None) -> np.ndarray | None:
+    """Which sentences to embed alone: the ``top`` best by stored in-context cosine, each
+    with the sentence before it in its chunk; None (all) when ``top`` is None, when they
+    are no more than that, or when a sentence has no stored vector to rank it by."""
+    if top is None or len(stored) <= top or np.isnan(stored).any():
+        return None
+    keep = np.zeros(len(stored), dtype=bool)
+    best = np.argsort(-stored, kind="stable")[:top]
+    keep[best] = True
+    prev = best[best > 0] - 1
+    keep[prev[hit_of[prev] == hit_of[prev + 1]]] = True
+    return keep
 
 
 #: Sentence vectors kept per index (by text) so that repeated questions over the same
@@ -449,7 +486,11 @@ def _embed(idx: "Index", texts: list[str]) -> np.ndarray:
         idx.cache.put("ask_vectors", gen, memo)
     todo = list(dict.fromkeys(t for t in texts if t not in memo))
     if todo:
-        for t, v in zip(todo, idx.encoder.encode_documents(todo, batch_size=64)):
+        # One text per batch: the int8 model quantizes its activations per batch, so a
+        # sentence embedded beside others gets a slightly different vector (cosine ~0.99 to
+        # itself alone) and an answer would depend on which sentences, and which earlier
+        # questions, shared its batch. Short sentences cost about the same either way.
+        for t, v in zip(todo, idx.encoder.encode_documents(todo, batch_size=1)):
             memo[t] = np.asarray(v, dtype=np.float32)
     return np.stack([memo[t] for t in texts]) if texts else np.zeros((0, 1), np.float32)
 

@@ -232,6 +232,74 @@ def test_readme_questions_right_or_silent(sample_index_int8, onnx_cache, monkeyp
     assert a.citation == "sample_corpus/history/lighthouse_keepers.pdf#page=2" and a.page == 2
 
 
+def test_preselect_keeps_the_closest_and_the_sentence_before_each():
+    import numpy as np
+
+    from searchkit.ask import _preselect
+
+    stored = np.array([0.1, 0.9, 0.2, 0.8, 0.3, 0.05], dtype=np.float32)
+    hit_of = np.array([0, 0, 0, 1, 1, 1])
+    keep = _preselect(stored, hit_of, 2)
+    # the two closest (1 and 3), 1's predecessor 0; 3 opens its chunk, so none before it
+    assert keep.tolist() == [True, True, False, True, False, False]
+    assert _preselect(stored, hit_of, None) is None
+    assert _preselect(stored, hit_of, 6) is None  # no more sentences than the budget
+    stored[4] = np.nan  # a sentence without a stored vector: rank nothing, embed all
+    assert _preselect(stored, hit_of, 2) is None
+
+
+def test_preselected_answers_are_the_full_ones(sample_index_int8, onnx_cache, monkeypatch):
+    """Embedding only the EMBED_TOP sentences closest in context (and the one before each)
+    answers as embedding every candidate sentence does: same sentence, same confidence."""
+    from searchkit.ask import EMBED_TOP, choose
+
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("SEARCHKIT_CACHE", str(onnx_cache))
+    idx = Index.open(sample_index_int8)
+    try:
+        cut = 0
+        for q in ("when was the lighthouse automated?",
+                  "what happens to my savings if the bank fails",
+                  "How long did the 2019 floodwater stay on the pasture?"):
+            idx.cache.clear("ask_vectors")
+            full = gather(idx, q, embed_top=None, context=False)
+            idx.cache.clear("ask_vectors")
+            part = gather(idx, q, context=False)
+            assert full.embedded is None
+            if part.embedded is not None:
+                cut += 1
+                assert part.embedded.sum() < len(part.sentences)
+            a, b = choose(full), choose(part)
+            assert (a.answered, a.text, a.path) == (b.answered, b.text, b.path), q
+            assert a.confidence == pytest.approx(b.confidence, abs=1e-5), q
+        assert cut, f"no question had more than {EMBED_TOP} candidate sentences"
+    finally:
+        idx.close()
+
+
+def test_a_sentence_vector_does_not_depend_on_its_batch(sample_index_int8, onnx_cache,
+                                                        monkeypatch):
+    """The int8 model quantizes activations per batch: ask embeds one sentence per call so
+    that an answer never depends on which other sentences were embedded with it."""
+    import numpy as np
+
+    from searchkit.ask import _embed
+
+    monkeypatch.setenv("SEARCHKIT_CACHE", str(onnx_cache))
+    idx = Index.open(sample_index_int8)
+    try:
+        s = "The light was automated in 1980."
+        others = ["A short one.", "A much longer sentence, padded out with many more words "
+                  "than the first one has, so that the batch holds padding."] * 4
+        idx.cache.clear("ask_vectors")
+        alone = _embed(idx, [s])[0]
+        idx.cache.clear("ask_vectors")
+        together = _embed(idx, others + [s])[-1]
+        assert np.array_equal(alone, together)
+    finally:
+        idx.close()
+
+
 @pytest.mark.slow
 def test_quality_targets(qa_index, monkeypatch):
     """The whole Q&A set on the real model (run with -m slow): the issue's targets."""
