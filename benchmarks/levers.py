@@ -46,19 +46,25 @@ LEVERS: dict[str, tuple[str, Fusion | None, str]] = {
     "dense": ("dense", None, "dense alone (passage cosine)"),
     "hybrid": ("hybrid", DEFAULT, "the default hybrid: "
                + ("z-scores of dense + bm25, equal weights, a bm25 z scaled by query "
-                  "coverage^3 over its list's lowest" if DEFAULT.combine == "zscore" else
-                  "RRF k=60 of dense + bm25, bm25 ranks scaled by query coverage^3")),
+                  "coverage over its list's lowest" if DEFAULT.combine == "zscore" else
+                  "RRF k=60 of dense + bm25, bm25 ranks scaled by query coverage^3")
+               + (f", dense blended {1 - DEFAULT.sentence_weight:g}/"
+                  f"{DEFAULT.sentence_weight:g} with the best sentence"
+                  if DEFAULT.sentence_weight else "")),
+    "hybrid_nosent": ("hybrid", Fusion(sentence_weight=0, combine="zscore"),
+                      "z-scores of dense + bm25, equal weights, bm25 z scaled by query "
+                      "coverage, no sentence evidence (the default hybrid before it)"),
     "hybrid_plain_rrf": ("hybrid", Fusion(coverage_power=0, sentence_weight=0, combine="rrf"),
                          "plain RRF k=60 of dense + bm25 (coverage power 0)"),
     "hybrid_rrf_cov3": ("hybrid", Fusion(combine="rrf"),
                         "RRF k=60 of dense + bm25, bm25 ranks scaled by query coverage^3 "
                         "(the default hybrid before z-score fusion)"),
-    "hybrid_z_plain": ("hybrid", Fusion(coverage_power=0, combine="zscore"),
+    "hybrid_z_plain": ("hybrid", Fusion(coverage_power=0, combine="zscore", sentence_weight=0),
                        "z-scores of dense + bm25 over each list, equal weights, no coverage"),
-    "hybrid_z_cov1": ("hybrid", Fusion(coverage_power=1, combine="zscore"),
+    "hybrid_z_cov1": ("hybrid", Fusion(coverage_power=1, combine="zscore", sentence_weight=0),
                       "z-scores of dense + bm25, equal weights, bm25 z above its list's "
                       "lowest scaled by query coverage"),
-    "hybrid_z_cov3": ("hybrid", Fusion(coverage_power=3, combine="zscore"),
+    "hybrid_z_cov3": ("hybrid", Fusion(coverage_power=3, combine="zscore", sentence_weight=0),
                       "z-scores of dense + bm25, equal weights, bm25 z above its list's "
                       "lowest scaled by query coverage^3"),
 }
@@ -67,8 +73,9 @@ for _w in (0.1, 0.2, 0.3, 0.5, 0.7):
         "hybrid", Fusion(methods=("dense",), sentence_weight=_w),
         f"dense alone, passage cosine blended {1 - _w:g}/{_w:g} with its best sentence's")
     LEVERS[f"hybrid_sent{_w}"] = (
-        "hybrid", Fusion(sentence_weight=_w),
-        f"the default hybrid, its dense part blended {1 - _w:g}/{_w:g} with the best sentence")
+        "hybrid", Fusion(sentence_weight=_w, combine="zscore"),
+        f"z-score hybrid of dense + bm25 (coverage 1), its dense part blended "
+        f"{1 - _w:g}/{_w:g} with the best sentence")
 
 # -- query feedback levers: measured here, not (yet) in searchkit ------------------------------
 FEEDBACK_DOCS = 10

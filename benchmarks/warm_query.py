@@ -23,6 +23,9 @@ Per size, one query at a time, interleaved (each real SciFact query, after 5 war
 - ``default``: ``Index.search(q, k=10)`` (the default method, no highlights);
 - ``default+highlight``: ``Index.search(q, k=10, highlight=True)``, what ``search query``
   does by default (only with ``--index``: the synthetic copies have no sentence vectors);
+- ``default_nosent``: the default hybrid without sentence evidence
+  (``Fusion(sentence_weight=0)``, the default before it; only with ``--index``), to see what
+  the sentence evidence costs in the same run;
 - ``baseline``: ``encoder.encode_query(q)`` + ``faiss_index.search(qv, 10)`` on the very
   same FAISS index object (one OpenMP thread for both, as searchkit uses for one query).
 
@@ -91,7 +94,10 @@ def measure(path: Path, qs: list[str], highlight: bool = False) -> dict:
     import faiss
 
     from searchkit.index import Index
+    from searchkit.query import search
+    from searchkit.retrieval.hybrid import Fusion
 
+    nosent = Fusion(sentence_weight=0)
     faiss.omp_set_num_threads(1)
     idx = Index.open(path, readonly=True)
     enc = idx.encoder
@@ -102,6 +108,7 @@ def measure(path: Path, qs: list[str], highlight: bool = False) -> dict:
     times: dict[str, list[float]] = {"search": [], "default": [], "baseline": []}
     if highlight:
         times["default+highlight"] = []
+        times["default_nosent"] = []
         for q in qs[:5]:
             idx.search(q, k=10, highlight=True)
     for n, q in enumerate(qs[5:]):
@@ -118,6 +125,8 @@ def measure(path: Path, qs: list[str], highlight: bool = False) -> dict:
                 idx.search(q, k=10, method="dense")
             elif what == "default":
                 idx.search(q, k=10)
+            elif what == "default_nosent":
+                search(idx, q, k=10, group=True, fusion=nosent)
             else:
                 idx.search(q, k=10, highlight=True)
             times[what].append((time.perf_counter() - t) * 1000)

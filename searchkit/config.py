@@ -9,6 +9,7 @@ from pathlib import Path
 # The files of an index directory.
 DB_FILE = "index.db"
 VECTORS_FILE = "vectors.faiss"
+SENTENCES_FILE = "sentences.i8"
 MANIFEST_FILE = "manifest.json"
 
 

@@ -13,7 +13,8 @@ from collections.abc import Callable, Sequence
 from typing import Concatenate, ParamSpec, TypeVar
 
 from . import __version__
-from .config import (DB_FILE, MANIFEST_FILE, VECTORS_FILE, ChunkSettings,  # noqa: F401
+from .config import (DB_FILE, MANIFEST_FILE, SENTENCES_FILE, VECTORS_FILE,  # noqa: F401
+                     ChunkSettings,
                      Manifest, default_index_path, max_file_bytes)
 from .cache import IndexCache
 from .errors import BadInput, BadUsage, EncoderMismatch, IndexDamaged, IndexNotFound, SearchkitError
@@ -21,6 +22,7 @@ from .pipeline import EncodingJob, text_hash  # noqa: F401  (re-exported for tes
 from .prepare import Chunker
 from .store.meta import MetaStore
 from .store.protocol import Closing
+from .store.sentences import SentenceMatrix
 from .store.vectors import VectorIndex
 from .query import check_query, display_path, hits_from_rows
 from .rebuild import recover_swap, swap_directories  # noqa: F401  (swap: re-exported)
@@ -147,7 +149,7 @@ class Index(Closing):
     @classmethod
     def _create_locked(cls, path: Path, enc, chunking: ChunkSettings,
                        vector_index: str | None) -> "Index":
-        for stale in (VECTORS_FILE, VECTORS_FILE + ".json"):
+        for stale in (VECTORS_FILE, VECTORS_FILE + ".json", SENTENCES_FILE):
             (path / stale).unlink(missing_ok=True)  # of an index whose database was deleted
         store = MetaStore(path / DB_FILE)
         manifest = Manifest(encoder=enc.id, dim=enc.dim,
@@ -368,6 +370,33 @@ class Index(Closing):
         gen = self.store.generation() if gen is None else gen
         vec.save(self.path / VECTORS_FILE, gen, self.vector_key)
         self._vectors, self._vectors_gen = vec, gen
+
+    @property
+    def sentence_matrix(self) -> SentenceMatrix | None:
+        """The stored sentence vectors as one memory-mapped matrix
+        (:mod:`searchkit.store.sentences`), when its file matches the current generation;
+        None otherwise (readers then use the database's copy)."""
+        gen = self.store.generation()
+        held = self.cache.get("sentence_matrix", gen)
+        if held is None:
+            held = (SentenceMatrix.load(self.path / SENTENCES_FILE, gen, self.vector_key,
+                                        self.manifest.dim),)
+            self.cache.put("sentence_matrix", gen, held)
+        return held[0]
+
+    def save_sentence_matrix(self) -> int:
+        """Write the sentence matrix file from the database (after a write); returns how
+        many chunks it holds. An index whose store keeps no sentence vectors writes none."""
+        self.check_writable()
+        blobs = getattr(self.store, "iter_sentence_blobs", None)
+        if blobs is None:
+            return 0
+        with self.store.transaction():  # one read transaction: a consistent snapshot
+            gen = self.store.generation()
+            head = SentenceMatrix.write(self.path / SENTENCES_FILE, gen, self.vector_key,
+                                        self.manifest.dim, blobs(self.vector_key))
+        self.cache.clear("sentence_matrix")
+        return head["chunks"]
 
     def forget_vectors(self) -> None:
         """Drop the vectors held in memory (e.g. after a rolled-back write): the next use

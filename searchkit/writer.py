@@ -368,6 +368,8 @@ class IndexWriter:
                 self.store.put_sentence_vectors(key, [h for h, _ in part], blobs)
             if progress:
                 progress(len(part))
+        if rows:
+            self.index.save_sentence_matrix()
         return len(rows)
 
     def import_embeddings(self, other: str | Path) -> int:
@@ -522,6 +524,7 @@ class IndexWriter:
         vec = self._maybe_switch_kind(vec)
         _remove_stale_temp_files(self.path)
         self.index.save_vectors(vec)
+        self.index.save_sentence_matrix()
         self.index.write_manifest_file()
 
     def _maybe_switch_kind(self, vec: VectorIndex) -> VectorIndex:

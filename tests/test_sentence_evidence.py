@@ -94,6 +94,31 @@ def test_fusion_checks_the_sentence_weight():
             Fusion(sentence_weight=bad)
 
 
+def test_the_default_fusion_weighs_sentences_and_rrf_does_not():
+    """Sentence evidence is part of the default (z-score) hybrid; ``combine="rrf"`` stays the
+    fusion it was, without it, unless a weight is given."""
+    from searchkit.retrieval.hybrid import DEFAULT_COMBINE, SENTENCE_WEIGHT
+
+    assert DEFAULT_COMBINE == "zscore" and Fusion().sentence_weight == SENTENCE_WEIGHT["zscore"] > 0
+    assert Fusion(combine="rrf").sentence_weight == 0.0
+    assert Fusion.parse(combine="rrf").sentence_weight == 0.0
+    assert Fusion.parse(k=60).sentence_weight == 0.0  # an RRF constant means rrf
+    assert Fusion(combine="rrf", sentence_weight=0.3).sentence_weight == 0.3
+    assert Fusion(sentence_weight=0).sentence_weight == 0.0
+
+
+def test_the_default_hybrid_wraps_dense_in_sentence_evidence(hashing_index):
+    from searchkit import Index
+
+    idx = Index.open(hashing_index)
+    try:
+        assert isinstance(idx.retriever("hybrid").parts["dense"], SentenceEvidence)
+        plain = idx.retriever("hybrid", fusion=Fusion(combine="rrf")).parts["dense"]
+        assert not isinstance(plain, SentenceEvidence)
+    finally:
+        idx.close()
+
+
 def test_sentence_vectors_lookup_walks_chunks_by_primary_key(hashing_index):
     """The lookup's plan: chunks by id, then each one's row by (encoder, text_hash), never a
     scan of the encoder's sentence vectors (126 ms for 100 SciFact chunks, 1 ms this way)."""

@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .base import Allowed, ScoredId, allowed_array, check_k
 
@@ -127,15 +127,18 @@ class SentenceEvidence:
         sentence_vectors: ``chunk ids -> {chunk id: packed sentence vectors}``.
         weight: the best sentence's share, in [0, 1].
         depth: how many of the dense ranking's first passages are re-scored (None: all).
+        matrix: gives the same vectors as a memory-mapped matrix
+            (:class:`searchkit.store.sentences.SentenceMatrix`), or None when its file is
+            missing or stale; ``sentence_vectors`` is read then.
     """
 
     name = "dense"
 
     def __init__(self, dense: DenseRetriever,
                  sentence_vectors: Callable[[list[int]], dict[int, bytes]], weight: float,
-                 depth: int | None = None):
+                 depth: int | None = None, matrix: Callable[[], Any] | None = None):
         self.dense, self.sentence_vectors, self.weight = dense, sentence_vectors, weight
-        self.depth = depth
+        self.depth, self.matrix = depth, matrix
 
     def search(self, query: str, k: int, allowed: Allowed = None) -> list[ScoredId]:
         ranked = self.dense.search(query, k, allowed)
@@ -152,25 +155,36 @@ class SentenceEvidence:
         that have stored sentence vectors."""
         import numpy as np
 
-        from ..sentence_vectors import SCALE, vectors_bytes
+        from ..sentence_vectors import SCALE
 
-        blobs = self.sentence_vectors(ids)
-        if not blobs:
-            return {}
         qv = np.asarray(self.dense.encode_query(query), dtype=np.float32).reshape(-1)
+        held = self.matrix() if self.matrix is not None else None
+        if held is not None:
+            keys, counts, mat = held.rows_of(ids)
+        else:
+            keys, counts, mat = self._from_blobs(ids, qv.shape[0])
+        if not len(keys):
+            return {}
+        sims = mat @ (qv / SCALE)  # one pass over every sentence of every chunk
+        starts = np.concatenate(([0], np.cumsum(counts[:-1])))
+        return dict(zip(np.asarray(keys).tolist(), np.maximum.reduceat(sims, starts).tolist()))
+
+    def _from_blobs(self, ids: list[int], dim: int):
+        """``(ids, counts, int8 rows)`` of the chunks of ``ids`` with stored sentence
+        vectors, read from the database's blobs."""
+        import numpy as np
+
+        from ..sentence_vectors import vectors_bytes
+
         keys, counts, parts = [], [], []
-        for i, blob in blobs.items():
-            n, raw = vectors_bytes(blob, qv.shape[0])
-            if n:
+        for i, blob in self.sentence_vectors(ids).items():
+            n, raw = vectors_bytes(blob, dim)
+            if n and len(raw) == n * dim:
                 keys.append(i)
                 counts.append(n)
                 parts.append(raw)
-        if not keys:
-            return {}
-        mat = np.frombuffer(b"".join(parts), dtype=np.int8).reshape(-1, qv.shape[0])
-        sims = mat @ (qv / SCALE)  # one pass over every sentence of every chunk
-        starts = np.concatenate(([0], np.cumsum(counts[:-1])))
-        return dict(zip(keys, np.maximum.reduceat(sims, starts).tolist()))
+        mat = np.frombuffer(b"".join(parts), dtype=np.int8).reshape(-1, dim)
+        return keys, np.asarray(counts, dtype=np.int64), mat
 
     def __len__(self) -> int:
         return len(self.dense)

@@ -32,8 +32,13 @@ DEFAULT_COMBINE = "zscore"
 COVERAGE_POWER = {"zscore": 1.0, "rrf": 3.0}
 #: The dense ranking hybrid fuses scores a passage ``(1 - w) * cosine + w * best sentence's
 #: cosine`` (the sentence vectors stored for highlights; see retrieval/dense.py
-#: SentenceEvidence); 0 = the passage's cosine alone.
-DEFAULT_SENTENCE_WEIGHT = 0.0
+#: SentenceEvidence); 0 = the passage's cosine alone. Per ``combine``: with ``zscore`` the
+#: weight was chosen on the three dev sets of issue #17 (benchmarks/results/levers_*.json,
+#: ``hybrid_sent*`` vs ``hybrid_nosent``; benchmarks/RESULTS_eval.md, "Sentence evidence
+#: by default"); ``rrf`` keeps 0, so that ``combine="rrf"`` stays the fusion it was.
+SENTENCE_WEIGHT = {"zscore": 0.5, "rrf": 0.0}
+#: The default fusion's sentence weight.
+DEFAULT_SENTENCE_WEIGHT = SENTENCE_WEIGHT[DEFAULT_COMBINE]
 
 
 @dataclass(frozen=True)
@@ -47,14 +52,15 @@ class Fusion:
         combine: ``zscore`` (standardised scores, weighted mean) or ``rrf`` (ranks).
         coverage_power: a keyword result counts ``coverage ** power`` of its share
             (default :data:`COVERAGE_POWER` of ``combine``).
-        sentence_weight: the weight of a passage's best sentence in its dense score.
+        sentence_weight: the weight of a passage's best sentence in its dense score
+            (default :data:`SENTENCE_WEIGHT` of ``combine``).
     """
 
     methods: tuple[str, ...] = DEFAULT_FUSE
     weights: tuple[float, ...] | None = None
     k: float = DEFAULT_RRF_K
     coverage_power: float | None = None  # None: COVERAGE_POWER[combine]
-    sentence_weight: float = DEFAULT_SENTENCE_WEIGHT
+    sentence_weight: float | None = None  # None: SENTENCE_WEIGHT[combine]
     combine: str = DEFAULT_COMBINE
 
     def __post_init__(self):
@@ -74,6 +80,8 @@ class Fusion:
             raise BadUsage(f"fusion must be one of {', '.join(COMBINES)}, not {self.combine!r}")
         if self.coverage_power is None:
             object.__setattr__(self, "coverage_power", COVERAGE_POWER[self.combine])
+        if self.sentence_weight is None:
+            object.__setattr__(self, "sentence_weight", SENTENCE_WEIGHT[self.combine])
         try:
             weights = (tuple(float(w) for w in self.weights) if self.weights is not None
                        else None)
@@ -214,11 +222,14 @@ def hybrid_method(index, fusion: Fusion | None = None,
     for m in fusion.methods:
         check_method(m)
     parts = {m: index.retriever(m) for m in fusion.methods}
-    if fusion.sentence_weight > 0 and "dense" in parts:
+    sentence = fusion.sentence_weight or 0.0  # set by Fusion.__post_init__
+    if sentence > 0 and "dense" in parts:
         from .dense import SentenceEvidence
 
         parts["dense"] = SentenceEvidence(
             parts["dense"], lambda ids: index.store.sentence_vectors(index.vector_key, ids),
-            fusion.sentence_weight)
+            sentence,
+            matrix=(lambda: index.sentence_matrix) if hasattr(index, "sentence_matrix")
+            else None)
     group_of = index.store.doc_ids_of_chunks if by_document else None
     return HybridRetriever(parts, fusion, group_of=group_of)

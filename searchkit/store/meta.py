@@ -513,6 +513,15 @@ class MetaStore:
             f"ON s.encoder = ? AND s.text_hash = c.text_hash WHERE c.id IN ({q})",
             [encoder, *ids]))
 
+    def iter_sentence_blobs(self, encoder: str, batch: int = 10_000):
+        """Yield ``(chunk id, packed sentence vectors)`` of every chunk that has them, in id
+        order (what the sentence matrix file is built from)."""
+        cur = self.db.execute(
+            "SELECT c.id, s.data FROM chunks c CROSS JOIN sentence_vectors s "
+            "ON s.encoder = ? AND s.text_hash = c.text_hash ORDER BY c.id", [encoder])
+        while rows := cur.fetchmany(batch):
+            yield from rows
+
     def iter_chunk_vectors(self, encoder: str, dim: int, batch: int = 50_000):
         """Yield ``(ids, vectors)`` of every chunk, in id order, in batches."""
         cur = self.db.execute(
