@@ -21,6 +21,7 @@ import re
 import sys
 from functools import cached_property
 from pathlib import Path
+from typing import TypedDict
 
 import numpy as np
 
@@ -34,6 +35,18 @@ EXPORT_FORMAT = 2  # 2: weights as external data (model.onnx.data)
 BUILDER = "safetensors-1"
 OPSET = 17
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+class Quantize(TypedDict):
+    """How the int8 graph is made (onnxruntime's quantize_dynamic arguments)."""
+
+    per_channel: bool
+    reduce_range: bool
+    weight_type: str  # a QuantType member's name
+    op_types: list[str]
+    exclude: str | None  # a regex of node names left in fp32; None quantises them all
+
+
 # Fusing attention/layer-norm/gelu before quantising makes int8 faster, and QAttention
 # then covers the Q/K/V projections too. Per-channel scales keep int8 within ~0.99 cosine
 # of fp32; reduce_range (7-bit weights) avoids the u8*s8 saturation of AVX2 kernels that
@@ -43,8 +56,8 @@ INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 # AVX2): 30.1 vs 23.6 passages/s (torch 16.8), dense nDCG@10 0.6489 vs 0.6498 (fp32 0.6536).
 # Embedding tables stay fp32: quantising them saves disk, not time.
 OPTIMIZE = {"model_type": "bert", "num_heads": 12, "hidden_size": 384}
-QUANTIZE = {"per_channel": True, "reduce_range": True, "weight_type": "QInt8",
-            "op_types": ["MatMul", "Attention"], "exclude": None}
+QUANTIZE: Quantize = {"per_channel": True, "reduce_range": True, "weight_type": "QInt8",
+                      "op_types": ["MatMul", "Attention"], "exclude": None}
 
 # Number of exports this process has run; tests use it to see the cache being reused.
 EXPORTS = 0
