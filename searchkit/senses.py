@@ -263,7 +263,7 @@ def _kmeans(Z: np.ndarray, k: int, seed: int) -> np.ndarray:
     from sklearn.cluster import KMeans
     from threadpoolctl import threadpool_limits
 
-    # Tiny problems: thread start-up costs more than it saves (3x slower on 2 cores).
+    # Tiny problems: thread start-up costs more than it saves (slower on 2 cores).
     with threadpool_limits(1):
         return KMeans(n_clusters=k, n_init=20, random_state=seed).fit_predict(Z)
 

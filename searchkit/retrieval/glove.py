@@ -125,8 +125,8 @@ class GloveRetriever:
         if k == 0:
             return []
         with _search_lock:
-            # One query over a flat index is microseconds of work; OpenMP's worker threads
-            # cost more than they save (10+ ms on a busy 2-core machine against 0.1 ms).
+            # One query over a flat index is little work; OpenMP's worker threads cost more
+            # than they save on a busy 2-core machine.
             # The setting is process-wide, hence the lock and the restore.
             threads = faiss.omp_get_max_threads()
             faiss.omp_set_num_threads(1)
