@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import re
 import shlex
 import shutil
+from datetime import UTC, datetime
 
 import pytest
 from click.testing import CliRunner
@@ -65,6 +67,10 @@ def corpus_copy(tmp_path_factory):
     root = tmp_path_factory.mktemp("readme")
     for sub in FOLDERS:
         shutil.copytree(SAMPLE / sub, root / "sample_corpus" / sub)
+    # after the README's --modified-after 2026-01-01, whenever the checkout was made
+    stamp = datetime(2026, 6, 1, tzinfo=UTC).timestamp()
+    for f in (root / "sample_corpus").rglob("*"):
+        os.utime(f, (stamp, stamp))
     return root
 
 
