@@ -150,7 +150,7 @@ _NUM = rf"(?:\d[\d,.]*|\b(?:{_NUMBER_WORDS})\b)"
 _DURATION = r"(?:second|minute|hour|day|week|fortnight|month|year|decade|century|centuries)s?"
 _LENGTH = (r"(?:mm|cm|m|km|metres?|meters?|kilometres?|kilometers?|centimetres?|"
            r"centimeters?|millimetres?|inch(?:es)?|feet|foot|ft|yards?|miles?)")
-_UNITS = [
+_UNIT_PATTERNS = [
     (r"\bhow often\b|\bhow frequently\b|\bhow many times\b",
      rf"\bevery\b|\bper\b|\b(?:once|twice|daily|weekly|monthly|yearly|annually|hourly)\b|"
      rf"\btimes (?:a|an|per|each)\b|\b(?:a|each) (?:{_DURATION})\b"),
@@ -171,7 +171,7 @@ _UNITS = [
     (r"\bhow fast\b|\bspeed\b|\bhow quickly\b",
      rf"\b(?:per|an|a) (?:second|minute|hour)\b|\bmph\b|km/h|{_NUM} ?(?:{_DURATION})\b"),
 ]
-_UNITS = [(re.compile(q, re.I), re.compile(a, re.I)) for q, a in _UNITS]
+_UNITS = [(re.compile(q, re.I), re.compile(a, re.I)) for q, a in _UNIT_PATTERNS]
 _HOW_MANY = re.compile(r"\bhow many ([a-z]+)", re.I)
 
 
@@ -585,10 +585,11 @@ def _norm(text: str) -> str:
     return " ".join(text.lower().split())
 
 
-def sentence_matches(predicted: str | None, gold: str) -> bool:
+def sentence_matches(predicted: str | None, gold: str | None) -> bool:
     """The predicted span holds the gold sentence (a merged neighbour is allowed), or is a
-    part of it covering at least half of it."""
-    if not predicted:
+    part of it covering at least half of it; no gold sentence (an unanswerable question)
+    matches nothing."""
+    if not predicted or gold is None:
         return False
     p, g = _norm(predicted), _norm(gold)
     return g in p or (p in g and len(p) >= 0.5 * len(g))

@@ -263,7 +263,7 @@ def _kmeans(Z: np.ndarray, k: int, seed: int) -> np.ndarray:
     from sklearn.cluster import KMeans
     from threadpoolctl import threadpool_limits
 
-    # Tiny problems: thread start-up costs more than it saves (3x slower on 2 cores).
+    # Tiny problems: thread start-up costs more than it saves (slower on 2 cores).
     with threadpool_limits(1):
         return KMeans(n_clusters=k, n_init=20, random_state=seed).fit_predict(Z)
 
@@ -387,8 +387,8 @@ def _context_words(context: str, drop: set[str]) -> set[str]:
             if w not in _STOP and w not in drop and len(w) > 1}
 
 
-def distinguishing_words(contexts: Sequence[str], labels: Sequence[int], top: int = 8,
-                         word: str | None = None) -> list[list[tuple[str, float]]]:
+def distinguishing_words(contexts: Sequence[str], labels: Sequence[int] | np.ndarray,
+                         top: int = 8, word: str | None = None) -> list[list[tuple[str, float]]]:
     """Context words that set each sense apart from the others.
 
     Scores are log-odds ratios with an informative Dirichlet prior (Monroe et al. 2008),
@@ -433,7 +433,8 @@ def distinguishing_words(contexts: Sequence[str], labels: Sequence[int], top: in
     return out
 
 
-def central_examples(X: np.ndarray, labels: Sequence[int], top: int = 3) -> list[list[int]]:
+def central_examples(X: np.ndarray, labels: Sequence[int] | np.ndarray,
+                     top: int = 3) -> list[list[int]]:
     """Indices of each sense's most typical uses: highest cosine to the sense centroid.
 
     Returns:

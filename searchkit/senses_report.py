@@ -168,7 +168,7 @@ def _pca2(X: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
     d = min(2, len(s))
     pts[:, :d] = u[:, :d] * s[:d]
     var = s ** 2 / max(float((s ** 2).sum()), 1e-12)
-    share = tuple(float(var[j]) if j < len(var) else 0.0 for j in range(2))
+    share = (float(var[0]) if len(var) > 0 else 0.0, float(var[1]) if len(var) > 1 else 0.0)
     # A fixed sign per axis (largest loading positive) keeps the picture reproducible.
     for j in range(d):
         if vt[j][np.argmax(np.abs(vt[j]))] < 0:

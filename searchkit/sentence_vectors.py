@@ -5,12 +5,12 @@ mean of a sentence's token vectors (normalised) is that sentence's vector *in co
 stored at index time, int8, beside the chunk's vector (table ``sentence_vectors``, keyed like
 the embedding cache by encoder and chunk-text hash), so ``search query`` highlights the best
 sentence of each hit with a dot product instead of running the encoder over every sentence of
-every hit (0.8 s of a cold default query on sample_corpus before).
+every hit (before, most of a cold default query on sample_corpus).
 
 Measured on the 47 answerable questions of tests/data/qa.jsonl whose answer chunk is found
 (minilm-int8, the chunk's sentences scored with the same lexical term): the answer sentence
-scores highest for 29 with pooled vectors (int8 or float alike), 27 with each sentence embedded
-alone, 21 with the lexical term alone.
+scores highest for 30 with pooled vectors, 27 with each sentence embedded alone, 21 with the
+lexical term alone (benchmarks/highlight_vectors.py, benchmarks/results/highlight_vectors.json).
 
 A blob is ``uint32 n``, then ``n`` (start, end) int32 character spans into the chunk text,
 then ``n`` int8 vectors (unit vector times 127).

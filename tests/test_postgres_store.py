@@ -44,6 +44,14 @@ def pg_server():
         shutil.rmtree(folder, ignore_errors=True)
         pytest.skip(f"Postgres could not start here ({type(e).__name__}: {e}); as root it "
                     f"needs useradd to run as an unprivileged user")
+    # A throw-away server: nothing it writes must survive a crash of the machine, so it
+    # need not wait for the disk (CREATE/DROP DATABASE per test, every commit).
+    import psycopg
+
+    with psycopg.connect(srv.get_uri(), autocommit=True) as c:
+        for setting in ("fsync", "synchronous_commit", "full_page_writes"):
+            c.execute(f"ALTER SYSTEM SET {setting} = off")
+        c.execute("SELECT pg_reload_conf()")
     yield srv
     srv.cleanup()
     shutil.rmtree(folder, ignore_errors=True)

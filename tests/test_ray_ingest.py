@@ -119,14 +119,18 @@ def test_bad_files_are_skipped_as_locally(ray_local, tmp_path):
     assert_same_index(local, dist)
 
 
-def test_long_file_in_segments_as_locally(ray_local, tmp_path):
+def test_long_file_in_segments_as_locally(ray_local, tmp_path, monkeypatch):
     """A text longer than SEGMENT_CHARS comes back from the reader actors as its segments
     (parts sharing one document row); the index equals the local path's, and the document
     is finished (not marked partial). Over KEEP_BYTES, its bytes are read again by the
     reader actor (within max_bytes), as the local reader does."""
+    from searchkit import writer
     from searchkit.pipeline import SEGMENT_CHARS
-    from searchkit.writer import KEEP_BYTES
 
+    # KEEP_BYTES is the driver's (the actors only segment): lowered to two segments' worth,
+    # the file that passes both is under half the size (1 MiB by default), and so the time
+    KEEP_BYTES = 2 * SEGMENT_CHARS
+    monkeypatch.setattr(writer, "KEEP_BYTES", KEEP_BYTES)
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     words = "river delta sand silt flood bank meander estuary tide basin".split()

@@ -86,9 +86,13 @@ class Encoder(ABC):
     """
 
     id: str = ""
-    revision: str = ""
     dim: int = 384
     max_tokens: int = 256
+
+    @property
+    def revision(self) -> str:
+        """Empty: only the encoders searchkit derives itself (ONNX exports) have one."""
+        return ""
 
     def __init__(self, model_dir: str | Path | None = None):
         offline()

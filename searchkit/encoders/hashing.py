@@ -20,7 +20,7 @@ class HashingEncoder(Encoder):
     dim = 384
     max_tokens = 256
 
-    def __init__(self, model_dir=None, id=None):
+    def __init__(self, model_dir: str | None = None, id: str | None = None) -> None:
         super().__init__(model_dir)
         self.calls: list[str] = []
 

@@ -7,9 +7,9 @@ machine and user; encoding then needs only onnxruntime, tokenizers and numpy, so
 building nor querying ever imports torch.
 
 The cached graph keeps its weights beside it in ``model.onnx.data`` (ONNX external data): onnxruntime then
-maps the weights instead of parsing them out of one 70 MB protobuf, which cuts the session's
-load from ~0.20 s to ~0.07 s of CPU (measured on the int8 model), the largest cost of a
-cold ``search query`` after the imports.
+maps the weights instead of parsing them out of one 70 MB protobuf, which makes loading the
+session, the largest cost of a cold ``search query`` after the imports, much cheaper in CPU
+time (measured once, on the int8 model).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import re
 import sys
 from functools import cached_property
 from pathlib import Path
+from typing import TypedDict
 
 import numpy as np
 
@@ -34,17 +35,31 @@ EXPORT_FORMAT = 2  # 2: weights as external data (model.onnx.data)
 BUILDER = "safetensors-1"
 OPSET = 17
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+class Quantize(TypedDict):
+    """How the int8 graph is made (onnxruntime's quantize_dynamic arguments)."""
+
+    per_channel: bool
+    reduce_range: bool
+    weight_type: str  # a QuantType member's name
+    op_types: list[str]
+    exclude: str | None  # a regex of node names left in fp32; None quantises them all
+
+
 # Fusing attention/layer-norm/gelu before quantising makes int8 faster, and QAttention
-# then covers the Q/K/V projections too. Per-channel scales keep int8 within ~0.99 cosine
-# of fp32; reduce_range (7-bit weights) avoids the u8*s8 saturation of AVX2 kernels that
+# then covers the Q/K/V projections too. Per-channel scales keep int8 close to fp32 in
+# cosine; reduce_range (7-bit weights) avoids the u8*s8 saturation of AVX2 kernels that
 # lack VNNI. Every MatMul is quantised, the feed-forward output projections too: keeping
-# those fp32 (they take GELU's wide-ranged outputs) lifted the worst passage cosine from
-# 0.990 to 0.995 but left a third of the matrix work in fp32; measured on SciFact (2 cores,
-# AVX2): 30.1 vs 23.6 passages/s (torch 16.8), dense nDCG@10 0.6489 vs 0.6498 (fp32 0.6536).
+# those fp32 (they take GELU's wide-ranged outputs) raised the worst passage cosine a
+# little but left a third of the matrix work in fp32, for no gain in nDCG@10. As shipped,
+# on SciFact (2 cores, AVX2): 30.47 passages/s against torch's 17.32, cosine to torch at
+# least 0.990 (benchmarks/results/encoders.json); dense nDCG@10 0.6497 against torch's
+# 0.6536 on the test split (benchmarks/results/default_encoder.json).
 # Embedding tables stay fp32: quantising them saves disk, not time.
 OPTIMIZE = {"model_type": "bert", "num_heads": 12, "hidden_size": 384}
-QUANTIZE = {"per_channel": True, "reduce_range": True, "weight_type": "QInt8",
-            "op_types": ["MatMul", "Attention"], "exclude": None}
+QUANTIZE: Quantize = {"per_channel": True, "reduce_range": True, "weight_type": "QInt8",
+                      "op_types": ["MatMul", "Attention"], "exclude": None}
 
 # Number of exports this process has run; tests use it to see the cache being reused.
 EXPORTS = 0
@@ -197,9 +212,9 @@ class OnnxEncoder(Encoder):
         so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         # Pre-packing copies every weight matrix into the kernels' layout when the session
-        # opens: 20 of the 30 ms a cold query spends opening the int8 model, for no measured
-        # gain in batch throughput here (32 x 240 tokens: int8 1.02 vs 1.06 s, fp32 1.58 vs
-        # 1.59 s without it).
+        # opens: most of the time a cold query spends opening the int8 model, for no gain in
+        # batch throughput measured here (int8 and fp32, batches of 32 passages of 240
+        # tokens).
         so.add_session_config_entry("session.disable_prepacking", "1")
         return ort.InferenceSession(str(self.model_path), so,
                                     providers=["CPUExecutionProvider"])

@@ -1,7 +1,7 @@
 """BERT WordPiece for ASCII text in pure Python: the cold query path's tokenizer.
 
-Loading the ``tokenizers`` extension costs a fresh process about 0.08 s of CPU, a third of
-what ``import faiss, onnxruntime`` costs (measured on the 2-core development machine), and
+Loading the ``tokenizers`` extension costs a fresh process a good share of what
+``import faiss, onnxruntime`` costs (measured once on the 2-core development machine), and
 parsing tokenizer.json more; a query is a few words. For ASCII text MiniLM's BertNormalizer
 (lowercase, drop control characters) and BertPreTokenizer (split on whitespace and on every
 punctuation character) reduce to a regular expression, and WordPiece is greedy

@@ -2,7 +2,7 @@
 PyStemmer's English (Snowball) stemmer.
 
 bm25s builds the index (its precomputed per-term score matrix, CSC) and saves it. Queries do
-not import bm25s (it imports scipy: 0.2-0.3 s of a cold query): :class:`_Scores` memory-maps
+not import bm25s (it imports scipy, a large share of a cold query): :class:`_Scores` memory-maps
 the saved arrays and sums the query terms' columns exactly as bm25s'
 ``get_scores_from_ids`` does, after the same tokenisation (lowercase, ``\\w\\w+``, the
 stop word list saved with the index, PyStemmer). Tests check both give the same scores.

@@ -22,9 +22,9 @@ _lock = threading.Lock()
 @contextmanager
 def one_faiss_thread() -> Iterator[None]:
     """Run FAISS on one OpenMP thread for the duration. One query against a flat index of
-    ~10k vectors takes ~1 ms on one thread but 100+ ms with OpenMP's workers on a busy
-    2-core machine (measured: p50 1.1 ms against 124 ms). The setting is process-wide,
-    hence the lock and the restore."""
+    ~10k vectors is little work; OpenMP's worker threads cost far more than they save on a
+    busy 2-core machine (measured once, at p50). The setting is process-wide, hence the
+    lock and the restore."""
     import faiss
 
     with _lock:

@@ -9,6 +9,23 @@ from ..errors import BadInput
 from .base import ScoredId
 
 
+def _per_ranking(rankings: Sequence[Sequence[tuple[int, float]]],
+                 weights: Sequence[float] | None,
+                 item_weights: Sequence[Mapping[int, float] | None] | None
+                 ) -> tuple[Sequence[float], Sequence[Mapping[int, float] | None]]:
+    """``weights`` and ``item_weights`` one per ranking (defaults: all 1, none); BadInput
+    when a given one has another length."""
+    if weights is None:
+        weights = [1.0] * len(rankings)
+    elif len(weights) != len(rankings):
+        raise BadInput(f"{len(weights)} weights for {len(rankings)} rankings")
+    if item_weights is None:
+        item_weights = [None] * len(rankings)
+    elif len(item_weights) != len(rankings):
+        raise BadInput(f"{len(item_weights)} item weights for {len(rankings)} rankings")
+    return weights, item_weights
+
+
 def rrf(rankings: Sequence[Sequence[tuple[int, float]]], k: float = 60,
         weights: Sequence[float] | None = None, limit: int | None = None,
         item_weights: Sequence[Mapping[int, float] | None] | None = None) -> list[ScoredId]:
@@ -28,14 +45,7 @@ def rrf(rankings: Sequence[Sequence[tuple[int, float]]], k: float = 60,
     """
     if k < 0:
         raise BadInput(f"RRF constant k must be >= 0, got {k}")
-    if weights is None:
-        weights = [1.0] * len(rankings)
-    elif len(weights) != len(rankings):
-        raise BadInput(f"{len(weights)} weights for {len(rankings)} rankings")
-    if item_weights is None:
-        item_weights = [None] * len(rankings)
-    elif len(item_weights) != len(rankings):
-        raise BadInput(f"{len(item_weights)} item weights for {len(rankings)} rankings")
+    weights, item_weights = _per_ranking(rankings, weights, item_weights)
     fused: dict[int, float] = {}
     for ranking, weight, per_item in zip(rankings, weights, item_weights):
         seen: set[int] = set()
@@ -76,14 +86,7 @@ def zscore(rankings: Sequence[Sequence[tuple[int, float]]],
     """
     import numpy as np
 
-    if weights is None:
-        weights = [1.0] * len(rankings)
-    elif len(weights) != len(rankings):
-        raise BadInput(f"{len(weights)} weights for {len(rankings)} rankings")
-    if item_weights is None:
-        item_weights = [None] * len(rankings)
-    elif len(item_weights) != len(rankings):
-        raise BadInput(f"{len(item_weights)} item weights for {len(rankings)} rankings")
+    weights, item_weights = _per_ranking(rankings, weights, item_weights)
     total = float(sum(weights)) or 1.0
     lists: list[tuple[dict[int, float], float, float]] = []  # (z per id, lowest z, weight)
     for ranking, weight, per_item in zip(rankings, weights, item_weights):

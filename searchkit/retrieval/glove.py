@@ -16,12 +16,12 @@ import numpy as np
 
 from .base import (Allowed, ScoredId, allowed_array, atomic_directory, check_corpus, check_k,
                    read_meta, write_meta)
+from .dense import one_faiss_thread
 
 DIM = 50
 _TOKEN = re.compile(r"\w+")
 _lock = threading.Lock()
 _glove: tuple[dict[str, int], np.ndarray] | None = None
-_search_lock = threading.Lock()
 
 
 def glove_vectors() -> tuple[dict[str, int], np.ndarray]:
@@ -124,16 +124,8 @@ class GloveRetriever:
         k = min(k, self._index.ntotal)
         if k == 0:
             return []
-        with _search_lock:
-            # One query over a flat index is microseconds of work; OpenMP's worker threads
-            # cost more than they save (10+ ms on a busy 2-core machine against 0.1 ms).
-            # The setting is process-wide, hence the lock and the restore.
-            threads = faiss.omp_get_max_threads()
-            faiss.omp_set_num_threads(1)
-            try:
-                scores, found = self._index.search(q, k, params=params)
-            finally:
-                faiss.omp_set_num_threads(threads)
+        with one_faiss_thread():
+            scores, found = self._index.search(q, k, params=params)
         return [ScoredId(int(i), float(s)) for i, s in zip(found[0], scores[0]) if i != -1]
 
     def save(self, directory: Path) -> None:

@@ -49,7 +49,7 @@ class TfidfRetriever:
             matrix = vectorizer.fit_transform(list(texts))
         except ValueError:  # empty vocabulary: every text is empty or stop words
             return
-        # Stored transposed so that a query is one sparse row times a CSR matrix (~30x
+        # Stored transposed so that a query is one sparse row times a CSR matrix (much
         # faster than documents x query column).
         self._vectorizer, self._matrix = vectorizer, matrix.T.tocsr()
 
@@ -66,7 +66,7 @@ class TfidfRetriever:
 
     def _query_vector(self, query: str):
         """The query's tf-idf row, as ``TfidfVectorizer.transform`` computes it (sublinear tf
-        times idf, l2-normalised) without its per-call validation, which costs ~5 ms."""
+        times idf, l2-normalised) without its per-call validation, which costs more than the product."""
         from scipy import sparse
 
         vocab = self._vectorizer.vocabulary_

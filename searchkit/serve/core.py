@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
+from typing import overload
 
 from ..errors import BadInput, SearchkitError
 from ..schema import DocumentView, SearchResult
@@ -126,6 +127,11 @@ class Service:
             root = os.path.commonpath([os.path.dirname(p) for p in paths]) if paths else None
             self._root = (key, root)
         return self._root[1]
+
+    @overload
+    def rel(self, path: str) -> str: ...
+    @overload
+    def rel(self, path: None) -> None: ...
 
     def rel(self, path: str | None) -> str | None:
         """``path`` (as stored, or as a hit shows it) relative to the indexed root."""

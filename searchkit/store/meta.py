@@ -506,8 +506,9 @@ class MetaStore:
         q = ",".join("?" * len(ids))
         # CROSS JOIN fixes the loop order: the chunks by primary key, then each one's row by
         # (encoder, text_hash). Left to itself SQLite scans every sentence_vectors row of the
-        # encoder and probes chunks (126 ms for 100 chunks of SciFact's index, 1 ms this way;
-        # EXPLAIN QUERY PLAN shows both).
+        # encoder and probes chunks (126 ms for 100 chunks of SciFact's index, 1.1 ms this
+        # way; EXPLAIN QUERY PLAN shows both: benchmarks/RESULTS_eval.md, "The
+        # sentence_vectors lookup").
         return dict(self.db.execute(
             f"SELECT c.id, s.data FROM chunks c CROSS JOIN sentence_vectors s "
             f"ON s.encoder = ? AND s.text_hash = c.text_hash WHERE c.id IN ({q})",

@@ -31,13 +31,11 @@ import numpy as np
 #: Above this many vectors ``auto`` builds HNSW instead of exact search.
 ANN_THRESHOLD = 200_000
 #: HNSW graph degree, build-time and search-time beam widths (efSearch is raised to k).
-#: Measured recall@10 against exact search (benchmarks/ann_1m.py, 100 SciFact queries,
-#: tie tolerance 1e-5): on the 9,826 real SciFact MiniLM chunk vectors 0.995 at efSearch 64
-#: and 0.999 at 128; on 50k vectors mixed from them 0.989 and 0.998; on 50k drawn from a
-#: Gaussian with their covariance (no clusters, the hard case) 0.79 and 0.88 (0.96 at 256).
-#: At 1M vectors mixed from the real ones recall@10 was 0.905 at 128 and 0.946 at 256 (p50
-#: 0.39 / 0.67 ms), so HNSW (only used above ANN_THRESHOLD) searches with 512: see the
-#: README's speed table for its figures at 1M.
+#: Measured recall@10 against exact search (benchmarks/ann_1m.py, 200 SciFact queries,
+#: benchmarks/results/ann_1m.json): on the 9,826 real SciFact MiniLM chunk vectors 0.9975
+#: at efSearch 128 and 0.999 at 256; at 1M vectors mixed from them only 0.8995 at 128 and
+#: 0.938 at 256, so HNSW (only used above ANN_THRESHOLD) searches with 512: 0.9635 at 1M,
+#: p50 1.302 ms against exact search's 90.76 ms.
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 512
