@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .vectors import _fsync
+from .vectors import fsync_file
 
 MAGIC = b"SKSENT1\n"
 HEADER = 4096
@@ -90,7 +90,7 @@ class SentenceMatrix:
                 raise ValueError("sentence matrix header too long")
             f.seek(0)
             f.write(MAGIC + text.ljust(HEADER - len(MAGIC)))
-        _fsync(tmp)
+        fsync_file(tmp)
         os.replace(tmp, path)
         return head
 

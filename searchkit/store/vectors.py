@@ -189,7 +189,7 @@ class VectorIndex:
         faiss = _faiss()
         tmp = path.with_suffix(path.suffix + f".tmp{os.getpid()}")
         faiss.write_index(self.index, str(tmp))
-        _fsync(tmp)
+        fsync_file(tmp)
         st = tmp.stat()
         meta = {"generation": generation, "ntotal": self.index.ntotal, "kind": self.kind,
                 "dim": self.dim, "encoder": encoder, "size": st.st_size,
@@ -247,7 +247,7 @@ def sidecar(path: Path) -> Path:
     return path.with_name(path.name + ".json")
 
 
-def _fsync(path: Path) -> None:
+def fsync_file(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -258,5 +258,5 @@ def _fsync(path: Path) -> None:
 def _atomic_write(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + f".tmp{os.getpid()}")
     tmp.write_text(text)
-    _fsync(tmp)
+    fsync_file(tmp)
     os.replace(tmp, path)
