@@ -61,6 +61,7 @@ class CheckReport:
         ok: nothing is wrong now (after the repairs made).
         problems: what was found, one line each.
         repaired: what was fixed, one line each.
+        notes: what is not wrong but worth knowing (a cache to write again), one line each.
         chunks: chunks in the database; vectors: vectors in the FAISS file.
     """
 
@@ -68,6 +69,7 @@ class CheckReport:
     ok: bool = True
     problems: list[str] = field(default_factory=list)
     repaired: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     chunks: int = 0
     vectors: int = 0
     seconds: float = 0.0
@@ -98,6 +100,7 @@ def check(idx: "Index", repair: bool = False) -> CheckReport:
                     rep.vectors = vec.index.ntotal
                     rep.repaired.append(f"vector file rebuilt from the {len(vec)} vectors "
                                         "stored in the database")
+                _check_sentence_matrix(idx, rep, repair)
         except sqlite3.DatabaseError as e:
             rep.problems.append(f"database damaged ({e})")
     if any(p.startswith("database") for p in rep.problems):
@@ -109,6 +112,19 @@ def check(idx: "Index", repair: bool = False) -> CheckReport:
         p.startswith("database") for p in rep.problems))
     rep.seconds = time.perf_counter() - t0
     return rep
+
+
+def _check_sentence_matrix(idx: "Index", rep: CheckReport, repair: bool) -> None:
+    """The sentence matrix file (:mod:`searchkit.store.sentences`) is a cache: when it is
+    missing or stale, queries read the database's copy; a note, and ``repair`` writes it."""
+    if idx.sentence_matrix is not None or not rep.chunks:
+        return
+    if repair:
+        n = idx.save_sentence_matrix()
+        rep.repaired.append(f"sentence matrix written for {n} chunks")
+    else:
+        rep.notes.append("sentence matrix: missing or stale (queries read the sentence "
+                         "vectors from the database, a little slower; --repair writes it)")
 
 
 def _check_database(idx: "Index", rep: CheckReport, repair: bool) -> None:

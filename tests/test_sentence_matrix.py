@@ -84,3 +84,18 @@ def test_search_is_the_same_with_and_without_the_file(real_index):
         assert with_file == without and with_file
     finally:
         idx.close()
+
+
+def test_check_notes_a_missing_matrix_and_repair_writes_it(real_index):
+    idx = Index.open(real_index, readonly=False)
+    try:
+        assert idx.check().notes == []
+        (idx.path / SENTENCES_FILE).unlink()
+        idx.cache.clear("sentence_matrix")
+        rep = idx.check()
+        assert rep.ok and any("sentence matrix" in n for n in rep.notes)
+        rep = idx.check(repair=True)
+        assert any("sentence matrix written" in r for r in rep.repaired)
+        assert idx.sentence_matrix is not None and idx.check().notes == []
+    finally:
+        idx.close()

@@ -51,6 +51,7 @@ def _format(rep) -> str:
                                    f"{rep.vectors:,}"]
     lines += [f"Problem: {p}" for p in rep.problems]
     lines += [f"Repaired: {r}" for r in rep.repaired]
+    lines += [f"Note: {n}" for n in rep.notes]
     if rep.ok:
         lines.append("OK" + (" after repair." if rep.repaired else ": no problems found."))
     elif not rep.repaired and not any(p.startswith(("database", "the database"))
