@@ -39,11 +39,11 @@ class SearchIndex(Protocol):
 
     def hits(self, ranked: list[tuple[int, float]], method: str) -> list[Hit]: ...
 
-#: The method used when none is named: hybrid (RRF, k=60, of dense and bm25, bm25 ranks scaled
-#: by query coverage cubed, see retrieval/hybrid.py), the best on the dev set, SciFact's train
-#: split (figures: benchmarks/results/eval_scifact.json and eval_scifact_train_coverage3.json,
-#: tabled in benchmarks/RESULTS_eval.md). Keyword and contextual matches fail on different
-#: queries, so fusing them beats either alone.
+#: The method used when none is named: hybrid (dense and bm25 fused by z-scores, the dense
+#: side with sentence evidence; see retrieval/hybrid.py), the best on every dev set of issue
+#: #17 (SciFact train, pydocs, manpages: benchmarks/results/levers_*.json, tabled in
+#: benchmarks/RESULTS_eval.md). Keyword and contextual matches fail on different queries, so
+#: fusing them beats either alone.
 DEFAULT_METHOD = "hybrid"
 #: How many chunks to fetch per wanted document when grouping by document.
 GROUP_FETCH = 4

@@ -160,3 +160,25 @@ def test_revision_follows_the_export_recipe(monkeypatch):
     before = (fp32.revision, int8.revision)
     monkeypatch.setitem(onnx_mod.QUANTIZE, "exclude", r"layer\.\d+/output/dense/MatMul$")
     assert fp32.revision == before[0] and int8.revision != before[1]
+
+
+def test_torch_sentence_vectors_match_onnx(fp32, minilm):
+    """The torch encoder (tuned models) stores the same chunk and sentence vectors as the
+    ONNX encoders, so a tuned model's index has highlights and sentence evidence too."""
+    from searchkit.sentence_vectors import unpack
+
+    texts = [t for t in TEXTS if t]
+    chunks, blobs = minilm.embed_with_sentences(texts)
+    assert np.abs(chunks - minilm.embed_batch(texts)).max() < 1e-5
+    ref_chunks, ref_blobs = fp32.embed_with_sentences(texts)
+    assert np.abs(chunks - ref_chunks).max() < 1e-4
+    n_sentences = 0
+    for text, got, ref in zip(texts, blobs, ref_blobs):
+        spans, vecs = unpack(got, 384)
+        ref_spans, ref_vecs = unpack(ref, 384)
+        assert [tuple(s) for s in spans] == [tuple(s) for s in ref_spans]
+        assert len(spans) >= 1, text
+        # int8 packing: equal up to one quantisation step per component
+        assert np.abs(vecs - ref_vecs).max() <= 1.5 / 127
+        n_sentences += len(spans)
+    assert n_sentences > len(texts)  # some texts hold several sentences

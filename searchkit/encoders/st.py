@@ -49,6 +49,40 @@ class SentenceTransformerEncoder(Encoder):
         )
         return np.asarray(v, dtype=np.float32)
 
+    def embed_with_sentences(self, texts: list[str]) -> tuple[np.ndarray, list[bytes]]:
+        """Chunk vectors (the model's mean pooling, L2-normalised: what :meth:`embed_batch`
+        gives, up to float rounding) and each text's packed sentence vectors pooled from the
+        same token vectors (:mod:`searchkit.sentence_vectors`), as the ONNX encoders store
+        them: a tuned model's index then has highlights without an encoder run, and hybrid's
+        sentence evidence."""
+        import torch
+
+        from ..sentence_vectors import pool
+
+        tok = self.model.tokenizer
+        enc = tok(list(texts), padding=True, truncation=True, max_length=self.max_tokens,
+                  return_offsets_mapping=True, return_special_tokens_mask=True,
+                  return_tensors="pt")
+        offsets = enc.pop("offset_mapping").tolist()
+        special = enc.pop("special_tokens_mask").tolist()
+        mask = enc["attention_mask"]
+        with torch.inference_mode():
+            hidden = self.model[0].auto_model(
+                **{k: v for k, v in enc.items()
+                   if k in ("input_ids", "attention_mask", "token_type_ids")}
+            ).last_hidden_state.float()
+        m = mask.unsqueeze(-1).float()
+        pooled = (hidden * m).sum(dim=1) / m.sum(dim=1).clamp(min=1e-9)
+        pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
+        hidden_np = hidden.cpu().numpy()
+        mask_np = mask.cpu().numpy()
+        blobs = []
+        for i, t in enumerate(texts):
+            n = int(mask_np[i].sum())  # padding tokens carry offsets (0, 0) and no meaning
+            blobs.append(pool(t, hidden_np[i, :n], offsets[i][:n],
+                              [int(x) for x in special[i][:n]]))
+        return pooled.cpu().numpy().astype(np.float32), blobs
+
     def token_vectors(self, text: str) -> TokenVectors:
         import torch
 
