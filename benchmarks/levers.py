@@ -162,24 +162,28 @@ class Rocchio:
 
 
 class Wrapped:
-    """An index whose named parts are wrapped (what evaluate_method's ``retrieve`` calls)."""
+    """An index whose named parts are wrapped (what evaluate_method's ``retrieve`` calls);
+    hybrid is built by searchkit's own ``hybrid_method`` over the wrapped parts (sentence
+    evidence included), and ``doc`` (a :class:`DocEvidence`) may change its document
+    scoring. Anything else is the index's."""
 
-    def __init__(self, idx, wrap: dict):
-        self.idx, self.wrap = idx, wrap
+    def __init__(self, idx, wrap: dict, doc=None):
+        self.idx, self.wrap, self.doc = idx, wrap, doc
+
+    def __getattr__(self, name):
+        return getattr(self.idx, name)
 
     def part(self, name: str):
         base = self.idx.retriever(name)
         return self.wrap[name](self.idx, base) if name in self.wrap else base
 
     def retriever(self, method, fusion=None, by_document=False):
-        from searchkit.retrieval.hybrid import HybridRetriever
+        from searchkit.retrieval.hybrid import hybrid_method
 
         if method != "hybrid":
             return self.part(method)
-        fusion = fusion or Fusion()
-        group_of = self.idx.store.doc_ids_of_chunks if by_document else None
-        return HybridRetriever({m: self.part(m) for m in fusion.methods}, fusion,
-                               group_of=group_of)
+        found = hybrid_method(self, fusion, by_document=by_document)
+        return self.doc.wrap(found) if self.doc is not None and by_document else found
 
 
 def _texts(idx):
@@ -214,6 +218,26 @@ def titled_bm25(idx, base, repeat: int = 2):
     return _TITLED[key]
 
 
+_BM25: dict[tuple, object] = {}
+
+
+def bm25_params(k1: float, b: float):
+    """BM25 over the same baseline texts with other ``k1`` and ``b`` (the shipped: 1.5, 0.75),
+    built in memory once per index and setting."""
+    def wrap(idx, base):
+        from searchkit.retrieval.bm25 import BM25Retriever
+        from searchkit.retrieval.methods import chunk_texts
+
+        key = (str(idx.path), k1, b)
+        if key not in _BM25:
+            _, ids, texts = chunk_texts(idx)
+            r = BM25Retriever(k1=k1, b=b)
+            r.build(ids, texts)
+            _BM25[key] = r
+        return _BM25[key]
+    return wrap
+
+
 def sentence_head(weight: float, depth: int):
     def wrap(idx, base):
         from searchkit.retrieval.dense import SentenceEvidence
@@ -223,13 +247,137 @@ def sentence_head(weight: float, depth: int):
     return wrap
 
 
+class DocEvidence:
+    """A hybrid whose document ranking per method counts more than a document's best chunk:
+    ``best + gamma * second best`` of the document's chunks in that method's list (a chunk
+    missing from the list counts as the list's lowest score): document-level scoring from
+    several passages."""
+
+    def __init__(self, gamma: float):
+        self.gamma = gamma
+
+    def wrap(self, base):
+        from searchkit.retrieval.hybrid import HybridRetriever
+
+        gamma = self.gamma
+
+        class Multi(HybridRetriever):
+            def _fuse_groups(self, group_of, rankings, k, items):
+                group = group_of(list({i for r in rankings for i, _ in r}))
+                regrouped = []
+                for ranking in rankings:
+                    if not ranking:
+                        regrouped.append(ranking)
+                        continue
+                    low = min(s for _, s in ranking)
+                    firsts: dict[int, tuple[int, float]] = {}
+                    seconds: dict[int, float] = {}
+                    for i, s in ranking:
+                        g = group.get(i, -1 - i)
+                        if g not in firsts:
+                            firsts[g] = (i, s)
+                        elif g not in seconds:
+                            seconds[g] = s
+                    out = [(i, s + gamma * seconds.get(g, low)) for g, (i, s) in firsts.items()]
+                    regrouped.append(sorted(out, key=lambda x: -x[1]))
+                return super()._fuse_groups(group_of, regrouped, k, items)
+
+        return Multi(base.parts, base.fusion, group_of=base.group_of)
+
+
+class FusedDepth:
+    """A hybrid whose every method ranks ``depth`` chunks, whatever ``k`` is asked for (the
+    shipped hybrid ranks ``max(k, 100)``; eval asks for 300 to fill 100 documents, so its
+    z-scores are over longer lists than a user's query of 10 gets)."""
+
+    def __init__(self, depth: int):
+        self.depth = depth
+
+    def wrap(self, base):
+        from searchkit.retrieval.base import check_k
+        from searchkit.retrieval.hybrid import HybridRetriever
+
+        depth = self.depth
+
+        class Fixed(HybridRetriever):
+            def search(self, query, k, allowed=None):
+                k = check_k(k)
+                rankings = [self.parts[m].search(query, depth, allowed)
+                            for m in self.fusion.methods]
+                items = [self._item_weights(m, query, r)
+                         for m, r in zip(self.fusion.methods, rankings)]
+                if self.group_of is None:
+                    return self._fuse(rankings, items, limit=k)
+                return self._fuse_groups(self.group_of, rankings, k, items)
+
+        return Fixed(base.parts, base.fusion, group_of=base.group_of)
+
+
+_CTX: dict[str, object] = {}
+
+
+def context_vectors(idx):
+    """The index's chunk vectors with every later chunk (``ord`` > 0) embedded after its
+    document's title, ``title + "\n\n" + text`` (what the baselines index already: see
+    ``baseline_text``); first chunks keep their stored vectors (they hold the title). Cached
+    beside the index in ``lever_ctx_vectors.npz`` for its generation."""
+    import numpy as np
+
+    from searchkit.store.vectors import VectorIndex
+
+    key = str(idx.path)
+    if key in _CTX:
+        return _CTX[key]
+    gen = idx.store.generation()
+    cache = Path(idx.path) / "lever_ctx_vectors.npz"
+    rows = idx.store.chunks_with_titles()
+    later = [(i, f"{t}\n\n{x}") for i, x, o, t in rows if o and t]
+    ids = np.asarray([i for i, _ in later], dtype=np.int64)
+    vecs = None
+    if cache.is_file():
+        z = np.load(cache)
+        if int(z["generation"]) == gen and np.array_equal(z["ids"], ids):
+            vecs = z["vectors"]
+    if vecs is None:
+        enc, parts = idx.encoder, []
+        t0 = time.perf_counter()
+        for a in range(0, len(later), 32):
+            parts.append(enc.embed_batch([t for _, t in later[a:a + 32]]))
+            if a % 1024 == 0:
+                print(f"  context vectors {a}/{len(later)} {time.perf_counter() - t0:.0f}s",
+                      flush=True)
+        vecs = np.concatenate(parts).astype(np.float32) if parts else np.zeros((0, 384))
+        np.savez(cache, generation=gen, ids=ids, vectors=vecs)
+    all_ids = np.asarray([r[0] for r in rows], dtype=np.int64)
+    _, base = idx.vectors.vectors_of(all_ids)
+    base = base.copy()
+    pos = {int(i): n for n, i in enumerate(all_ids)}
+    for i, v in zip(ids.tolist(), vecs):
+        base[pos[i]] = v / np.linalg.norm(v)
+    vi = VectorIndex(base.shape[1])
+    vi.add(all_ids, base)
+    _CTX[key] = vi
+    return vi
+
+
+def context_dense(idx, base):
+    from searchkit.retrieval.dense import DenseRetriever
+
+    vi = context_vectors(idx)
+    return DenseRetriever(lambda: vi, base.encode_query, base.where)
+
+
 WRAPS = {
     "sent0.5_top20": {"dense": sentence_head(0.5, 20)},
     "sent0.5_top50": {"dense": sentence_head(0.5, 50)},
     "rm3": {"bm25": lambda idx, base: RM3(base, _texts(idx))},
     "rocchio": {"dense": lambda idx, base: Rocchio(base)},
     "title": {"bm25": titled_bm25},
+    "ctx": {"dense": context_dense},
 }
+BM25_SETTINGS = ((0.9, 0.4), (1.2, 0.75), (1.2, 0.5), (2.0, 0.75))
+for _k1, _b in BM25_SETTINGS:
+    WRAPS[f"k{_k1:g}b{_b:g}"] = {"bm25": bm25_params(_k1, _b)}
 #: lever -> the wrap it needs (the lever's method and fusion are in LEVERS)
 LEVER_WRAP: dict[str, str] = {}
 for _name, _method, _fusion, _wrap, _what in (
@@ -247,9 +395,37 @@ for _name, _method, _fusion, _wrap, _what in (
         ("bm25_title", "bm25", None, "title",
          "BM25 with the document title 3 times in each chunk (the shipped bm25: once)"),
         ("hybrid_title", "hybrid", DEFAULT, "title",
-         "the default hybrid, its bm25 part with the weighted title")):
+         "the default hybrid, its bm25 part with the weighted title"),
+        ("dense_ctx", "dense", None, "ctx",
+         "dense, each later chunk embedded after its document's title"),
+        ("hybrid_ctx", "hybrid", DEFAULT, "ctx",
+         "the default hybrid, its dense part with later chunks embedded after the title")):
     LEVERS[_name] = (_method, _fusion, _what)
     LEVER_WRAP[_name] = _wrap
+for _k1, _b in BM25_SETTINGS:
+    _tag = f"k{_k1:g}b{_b:g}"
+    LEVERS[f"bm25_{_tag}"] = ("bm25", None, f"BM25 with k1={_k1:g}, b={_b:g} (shipped: 1.5, 0.75)")
+    LEVERS[f"hybrid_bm25_{_tag}"] = ("hybrid", DEFAULT,
+                                     f"the default hybrid, its bm25 with k1={_k1:g}, b={_b:g}")
+    LEVER_WRAP[f"bm25_{_tag}"] = LEVER_WRAP[f"hybrid_bm25_{_tag}"] = _tag
+for _wd in (0.4, 0.6):
+    LEVERS[f"hybrid_dense{_wd}"] = (
+        "hybrid", Fusion(weights=(_wd, 1 - _wd), combine="zscore"),
+        f"the default hybrid with weights dense {_wd:g}, bm25 {1 - _wd:g} (default: equal)")
+
+
+#: lever -> document-level scoring it uses (hybrid, grouped by document)
+LEVER_DOC: dict[str, "DocEvidence | FusedDepth"] = {}
+for _g in (0.1, 0.2, 0.3):
+    LEVERS[f"hybrid_doc{_g}"] = (
+        "hybrid", DEFAULT, f"the default hybrid, each method's document score its best chunk "
+        f"+ {_g:g} x its second best (in that method's list; missing: the list's lowest)")
+    LEVER_DOC[f"hybrid_doc{_g}"] = DocEvidence(_g)
+for _d in (50, 100, 200, 300, 500):
+    LEVERS[f"hybrid_depth{_d}"] = (
+        "hybrid", DEFAULT, f"the default hybrid, each method ranking {_d} chunks whatever k "
+        f"(eval asks for 300)")
+    LEVER_DOC[f"hybrid_depth{_d}"] = FusedDepth(_d)
 
 
 def dataset_dir(name: str) -> Path:
@@ -291,6 +467,8 @@ def run(name: str, levers: list[str], index: Path | None = None) -> dict:
                      "fusion": fusion.to_dict() if fusion and method == "hybrid" else None,
                      "command": f"python benchmarks/levers.py {name} --levers {lever}"}
             target = Wrapped(idx, WRAPS[LEVER_WRAP[lever]]) if lever in LEVER_WRAP else idx
+            if lever in LEVER_DOC:
+                target = Wrapped(idx, {}, LEVER_DOC[lever])
             for role, ds in datasets.items():
                 r = evaluate_method(target, ds, method, fusion=fusion, docid_of=docid_of)
                 entry[role] = {**{k: round(v, 4) for k, v in r.metrics.items()},

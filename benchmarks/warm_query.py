@@ -26,6 +26,8 @@ Per size, one query at a time, interleaved (each real SciFact query, after 5 war
 - ``default_nosent``: the default hybrid without sentence evidence
   (``Fusion(sentence_weight=0)``, the default before it; only with ``--index``), to see what
   the sentence evidence costs in the same run;
+- ``default_depth100``: the default hybrid with each method ranking 100 chunks (the fusion
+  depth before it was 300; only with ``--index``), to see what the depth costs;
 - ``baseline``: ``encoder.encode_query(q)`` + ``faiss_index.search(qv, 10)`` on the very
   same FAISS index object (one OpenMP thread for both, as searchkit uses for one query).
 
@@ -95,6 +97,7 @@ def measure(path: Path, qs: list[str], highlight: bool = False) -> dict:
 
     from searchkit.index import Index
     from searchkit.query import search
+    from searchkit.retrieval import hybrid
     from searchkit.retrieval.hybrid import Fusion
 
     nosent = Fusion(sentence_weight=0)
@@ -109,6 +112,7 @@ def measure(path: Path, qs: list[str], highlight: bool = False) -> dict:
     if highlight:
         times["default+highlight"] = []
         times["default_nosent"] = []
+        times["default_depth100"] = []
         for q in qs[:5]:
             idx.search(q, k=10, highlight=True)
     for n, q in enumerate(qs[5:]):
@@ -127,6 +131,12 @@ def measure(path: Path, qs: list[str], highlight: bool = False) -> dict:
                 idx.search(q, k=10)
             elif what == "default_nosent":
                 search(idx, q, k=10, group=True, fusion=nosent)
+            elif what == "default_depth100":
+                depth, hybrid.DEPTH = hybrid.DEPTH, 100
+                try:
+                    idx.search(q, k=10)
+                finally:
+                    hybrid.DEPTH = depth
             else:
                 idx.search(q, k=10, highlight=True)
             times[what].append((time.perf_counter() - t) * 1000)

@@ -172,3 +172,24 @@ def test_help(command):
 def test_query_help_documents_lazy_baselines():
     out = " ".join(run("query", "--help").output.split())
     assert "built on first use and saved under <index>/baselines/" in out
+
+
+def test_eval_ranks_as_a_users_query_does(sample_index_int8, onnx_cache, monkeypatch):
+    """Hybrid fuses lists of retrieval.hybrid.DEPTH whatever k is asked for, and eval asks
+    for as many: its top documents are those `search query` shows (a shallow DEPTH here, so
+    that the small corpus holds many more chunks than the fused lists)."""
+    from searchkit.eval.runner import chunk_docids, rank_documents
+    from searchkit.retrieval import hybrid
+
+    monkeypatch.setenv("SEARCHKIT_CACHE", str(onnx_cache))
+    monkeypatch.setattr(hybrid, "DEPTH", 12)
+    with Index.open(sample_index_int8) as idx:
+        assert idx.store.count("chunks") > 3 * hybrid.DEPTH
+        docid_of = chunk_docids(idx)
+        for q in ("how long is the notice period", "tax-free interest on savings",
+                  "replace a bicycle chain", "what does the deposit cost"):
+            shown = [docid_of[h.chunk_id] for h in idx.search(q, k=3)]
+            ranked = list(rank_documents(idx, q, "hybrid", 6, docid_of))
+            assert ranked[:3] == shown, q
+            # and a longer result list starts with the same documents
+            assert [docid_of[h.chunk_id] for h in idx.search(q, k=1)] == shown[:1]

@@ -108,6 +108,59 @@ def test_zscore_edge_cases():
     assert scaled[1] == pytest.approx(scaled[3])
 
 
+def _zscore_reference(rankings, weights=None, limit=None, item_weights=None):
+    """z-score fusion written plainly, one dict per list (the implementation before it was
+    vectorised)."""
+    import numpy as np
+
+    weights = weights or [1.0] * len(rankings)
+    item_weights = item_weights or [None] * len(rankings)
+    total = float(sum(weights)) or 1.0
+    lists = []
+    for ranking, weight, per_item in zip(rankings, weights, item_weights):
+        best = {}
+        for doc, score in ranking:
+            best.setdefault(int(doc), float(score))
+        if not best:
+            continue
+        s = np.fromiter(best.values(), dtype=np.float64, count=len(best))
+        sd = float(s.std())
+        z = (s - s.mean()) / sd if sd > 0 else np.zeros_like(s)
+        low = float(z.min())
+        if per_item:
+            z = low + (z - low) * np.asarray([per_item.get(d, 1.0) for d in best])
+        lists.append((dict(zip(best, z.tolist())), low, float(weight)))
+    ids = {d for zs, _, _ in lists for d in zs}
+    fused = {d: sum(w * zs.get(d, low) for zs, low, w in lists) / total for d in ids}
+    out = sorted(fused.items(), key=lambda item: (-item[1], item[0]))
+    return out[:limit] if limit is not None else out
+
+
+def test_zscore_matches_the_plain_reference():
+    import random
+
+    rng = random.Random(7)
+    for trial in range(300):
+        n_lists = rng.randint(1, 3)
+        rankings, items = [], []
+        for _ in range(n_lists):
+            n = rng.choice([0, 1, 2, 5, 40])
+            ids = [rng.randint(0, 60) for _ in range(n)]  # repeats allowed
+            scores = sorted((round(rng.uniform(-1, 30), rng.choice([0, 2, 6]))
+                             for _ in range(n)), reverse=True)
+            rankings.append(list(zip(ids, scores)))
+            items.append({i: rng.random() for i in ids if rng.random() < 0.5}
+                         if rng.random() < 0.5 else None)
+        weights = [rng.choice([0.0, 0.5, 1.0, 2.0]) for _ in range(n_lists)]
+        if not any(weights):
+            weights[0] = 1.0
+        limit = rng.choice([None, 3, 10])
+        got = zscore(rankings, weights=weights, limit=limit, item_weights=items)
+        want = _zscore_reference(rankings, weights, limit, items)
+        assert [i for i, _ in got] == [i for i, _ in want], trial
+        assert [s for _, s in got] == pytest.approx([s for _, s in want], abs=1e-12), trial
+
+
 def test_combine_is_validated_and_parsed():
     with pytest.raises(BadInput):
         Fusion(combine="max")

@@ -165,7 +165,10 @@ def rank_documents(idx, query: str, method: str, depth: int, docid_of: dict[int,
     from ..query import retrieve
 
     total = len(docid_of)
-    fetch = min(max(depth * 3, depth), max(total, 1))
+    # Twice as many chunks as documents wanted at first (more when they do not fill
+    # ``depth`` documents): hybrid then fuses lists as deep as a user's query gets
+    # (retrieval.hybrid.DEPTH), so what eval scores is what `search query` ranks.
+    fetch = min(max(depth * 2, depth), max(total, 1))
     while True:
         ranked = retrieve(idx, query, fetch, method, fusion=fusion, group=True)
         docs: dict[str, float] = {}

@@ -165,7 +165,11 @@ class SentenceEvidence:
             keys, counts, mat = self._from_blobs(ids, qv.shape[0])
         if not len(keys):
             return {}
-        sims = mat @ (qv / SCALE)  # one pass over every sentence of every chunk
+        # one pass over every sentence of every chunk; einsum, not ``@``: numpy hands an
+        # int8 @ float32 product to the multi-threaded BLAS, whose threads wait on the
+        # encoder's that have just run (300 chunks on 2 cores: 2.543 ms against 0.246 ms;
+        # benchmarks/results/sentence_product.json)
+        sims = np.einsum("ij,j->i", mat, (qv / SCALE).astype(np.float32))
         starts = np.concatenate(([0], np.cumsum(counts[:-1])))
         return dict(zip(np.asarray(keys).tolist(), np.maximum.reduceat(sims, starts).tolist()))
 

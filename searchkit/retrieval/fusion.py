@@ -88,23 +88,33 @@ def zscore(rankings: Sequence[Sequence[tuple[int, float]]],
 
     weights, item_weights = _per_ranking(rankings, weights, item_weights)
     total = float(sum(weights)) or 1.0
-    lists: list[tuple[dict[int, float], float, float]] = []  # (z per id, lowest z, weight)
+    lists = []  # (ids, z, lowest z, weight) of each non-empty list, one entry per id
     for ranking, weight, per_item in zip(rankings, weights, item_weights):
-        best: dict[int, float] = {}
-        for doc, score in ranking:
-            best.setdefault(int(doc), float(score))
-        if not best:
+        if not len(ranking):
             continue
-        s = np.fromiter(best.values(), dtype=np.float64, count=len(best))
+        ids = np.fromiter((int(d) for d, _ in ranking), dtype=np.int64, count=len(ranking))
+        s = np.fromiter((float(x) for _, x in ranking), dtype=np.float64, count=len(ranking))
+        _, first = np.unique(ids, return_index=True)  # an id counts at its first place
+        if len(first) < len(ids):
+            first.sort()
+            ids, s = ids[first], s[first]
         sd = float(s.std())
         z = (s - s.mean()) / sd if sd > 0 else np.zeros_like(s)
         low = float(z.min())
         if per_item:
-            z = low + (z - low) * np.asarray([per_item.get(d, 1.0) for d in best])
-        lists.append((dict(zip(best, z.tolist())), low, float(weight)))
-    ids = {d for zs, _, _ in lists for d in zs}
-    fused = {d: sum(w * zs.get(d, low) for zs, low, w in lists) / total for d in ids}
-    out = sorted(fused.items(), key=lambda item: (-item[1], item[0]))
+            z = low + (z - low) * np.fromiter((per_item.get(int(d), 1.0) for d in ids),
+                                              dtype=np.float64, count=len(ids))
+        lists.append((ids, z, low, float(weight)))
+    if not lists:
+        return []
+    every = np.unique(np.concatenate([ids for ids, _, _, _ in lists]))
+    fused = np.zeros(len(every))
+    for ids, z, low, w in lists:  # sum_i w_i * (z_i(d), or list i's lowest where it lacks d)
+        v = np.full(len(every), low)
+        v[np.searchsorted(every, ids)] = z
+        fused += w * v
+    fused /= total
+    order = np.lexsort((every, -fused))  # best first, ties by ascending id
     if limit is not None:
-        out = out[:limit]
-    return [ScoredId(d, float(s)) for d, s in out]
+        order = order[:limit]
+    return [ScoredId(int(d), float(x)) for d, x in zip(every[order], fused[order])]

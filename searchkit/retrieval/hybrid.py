@@ -11,8 +11,16 @@ from ..errors import BadInput, BadUsage
 from .base import Allowed, ScoredId, check_k
 from .fusion import rrf, zscore
 
-#: Each fused retriever contributes at least this many ranked ids.
-DEPTH = 100
+#: Each fused retriever ranks at least this many ids, however few hits are asked for, so
+#: that the z-scores stand on lists this long and a query's fused order does not depend on
+#: its ``k`` (up to ``k`` = DEPTH). Chosen on the dev sets of issue #17 (nDCG@10, depth 100
+#: / 200 / 300: SciFact train 0.7335 / 0.7381 / 0.7400, pydocs 0.5574 / 0.5660 / 0.5736,
+#: manpages 0.8590 / 0.8609 / 0.8589; benchmarks/results/levers_*.json, ``hybrid_depth*``):
+#: 200 wins over 100 on all three, 300 loses to 200 on manpages and costs more (warm
+#: default query on SciFact, p50: 8.102 and 7.898 ms at 200 against 6.848 and 6.652 ms at 100
+#: in the same runs; 9.825 ms at 300 against 6.937 ms: benchmarks/results/warm_query_depth.json,
+#: benchmarks/RESULTS_eval.md, "Fusion depth").
+DEPTH = 200
 #: Methods hybrid fuses when none are named, with equal weights.
 DEFAULT_FUSE = ("dense", "bm25")
 DEFAULT_RRF_K = 60.0
