@@ -290,7 +290,7 @@ class FusedDepth:
     shipped hybrid ranks ``max(k, 100)``; eval asks for 300 to fill 100 documents, so its
     z-scores are over longer lists than a user's query of 10 gets)."""
 
-    def __init__(self, depth: int):
+    def __init__(self, depth: "int | dict[str, int]"):
         self.depth = depth
 
     def wrap(self, base):
@@ -302,8 +302,9 @@ class FusedDepth:
         class Fixed(HybridRetriever):
             def search(self, query, k, allowed=None):
                 k = check_k(k)
-                rankings = [self.parts[m].search(query, depth, allowed)
-                            for m in self.fusion.methods]
+                rankings = [self.parts[m].search(
+                    query, depth.get(m, 200) if isinstance(depth, dict) else depth, allowed)
+                    for m in self.fusion.methods]
                 items = [self._item_weights(m, query, r)
                          for m, r in zip(self.fusion.methods, rankings)]
                 if self.group_of is None:
@@ -360,6 +361,32 @@ def context_vectors(idx):
     return vi
 
 
+_HNSW: dict[str, object] = {}
+
+
+def hnsw_dense(idx, base):
+    """Dense search over an HNSW graph of the index's own vectors (what `search index` builds
+    above ANN_THRESHOLD chunks, with its M, efConstruction and efSearch), built in memory:
+    approximate search compared with the exact (flat) search every other lever uses."""
+    import numpy as np
+
+    from searchkit.retrieval.dense import DenseRetriever
+    from searchkit.store.vectors import VectorIndex
+
+    key = str(idx.path)
+    if key not in _HNSW:
+        ids = np.asarray([r[0] for r in idx.store.db.execute(
+            "SELECT id FROM chunks ORDER BY id")], dtype=np.int64)
+        _, vecs = idx.vectors.vectors_of(ids)
+        vi = VectorIndex(vecs.shape[1], kind="hnsw")
+        t0 = time.perf_counter()
+        vi.add(ids, vecs)
+        print(f"  hnsw over {len(ids)} vectors: {time.perf_counter() - t0:.1f}s", flush=True)
+        _HNSW[key] = vi
+    vi = _HNSW[key]
+    return DenseRetriever(lambda: vi, base.encode_query, base.where)
+
+
 def context_dense(idx, base):
     from searchkit.retrieval.dense import DenseRetriever
 
@@ -374,6 +401,7 @@ WRAPS = {
     "rocchio": {"dense": lambda idx, base: Rocchio(base)},
     "title": {"bm25": titled_bm25},
     "ctx": {"dense": context_dense},
+    "hnsw": {"dense": hnsw_dense},
 }
 BM25_SETTINGS = ((0.9, 0.4), (1.2, 0.75), (1.2, 0.5), (2.0, 0.75))
 for _k1, _b in BM25_SETTINGS:
@@ -396,6 +424,10 @@ for _name, _method, _fusion, _wrap, _what in (
          "BM25 with the document title 3 times in each chunk (the shipped bm25: once)"),
         ("hybrid_title", "hybrid", DEFAULT, "title",
          "the default hybrid, its bm25 part with the weighted title"),
+        ("dense_hnsw", "dense", None, "hnsw",
+         "dense over an HNSW graph (M 32, efConstruction 80, efSearch 512) instead of exact"),
+        ("hybrid_hnsw", "hybrid", DEFAULT, "hnsw",
+         "the default hybrid, its dense part over the HNSW graph"),
         ("dense_ctx", "dense", None, "ctx",
          "dense, each later chunk embedded after its document's title"),
         ("hybrid_ctx", "hybrid", DEFAULT, "ctx",
@@ -408,6 +440,10 @@ for _k1, _b in BM25_SETTINGS:
     LEVERS[f"hybrid_bm25_{_tag}"] = ("hybrid", DEFAULT,
                                      f"the default hybrid, its bm25 with k1={_k1:g}, b={_b:g}")
     LEVER_WRAP[f"bm25_{_tag}"] = LEVER_WRAP[f"hybrid_bm25_{_tag}"] = _tag
+for _m, _w in (("glove", 0.3), ("glove", 0.5), ("tfidf", 0.3), ("tfidf", 0.5)):
+    LEVERS[f"hybrid_{_m}{_w}"] = (
+        "hybrid", Fusion(methods=("dense", "bm25", _m), weights=(1, 1, _w), combine="zscore"),
+        f"the default hybrid with {_m} as a third list, weight {_w:g} (dense, bm25: 1)")
 for _wd in (0.4, 0.6):
     LEVERS[f"hybrid_dense{_wd}"] = (
         "hybrid", Fusion(weights=(_wd, 1 - _wd), combine="zscore"),
@@ -426,6 +462,11 @@ for _d in (50, 100, 200, 300, 500):
         "hybrid", DEFAULT, f"the default hybrid, each method ranking {_d} chunks whatever k "
         f"(eval asks for 300)")
     LEVER_DOC[f"hybrid_depth{_d}"] = FusedDepth(_d)
+for _dd, _db in ((200, 500), (500, 200), (100, 200), (200, 100)):
+    LEVERS[f"hybrid_depth_d{_dd}_b{_db}"] = (
+        "hybrid", DEFAULT, f"the default hybrid, dense ranking {_dd} chunks and bm25 {_db}, "
+        f"whatever k")
+    LEVER_DOC[f"hybrid_depth_d{_dd}_b{_db}"] = FusedDepth({"dense": _dd, "bm25": _db})
 
 
 def dataset_dir(name: str) -> Path:
