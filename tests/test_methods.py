@@ -79,6 +79,30 @@ def test_baseline_is_loaded_not_rebuilt_when_fresh(tiny, tmp_path, monkeypatch):
         assert built == []
 
 
+def test_a_baseline_built_with_other_parameters_is_rebuilt(tiny, monkeypatch):
+    """A BM25 saved with another k1 (as by a searchkit whose default differed): same
+    generation and stamp, but not the current parameters, so it is rebuilt, not served."""
+    from searchkit.retrieval.bm25 import K1, BM25Retriever
+
+    q = "volcano lava"
+    want = [(h.chunk_id, h.score) for h in tiny.search(q, method="bm25", group=False)]
+    folder = tiny.path / "baselines" / "bm25"
+    stamp = (folder / STAMP_FILE).read_text()
+    old = BM25Retriever(k1=K1 + 0.5)
+    old.build(*_chunks(tiny))
+    old.save(folder)
+    (folder / STAMP_FILE).write_text(stamp)  # the stamp of a fresh baseline
+    assert BM25Retriever.load(folder).k1 == K1 + 0.5
+    with Index.open(tiny.path) as again:
+        built = []
+        real = REGISTRY["bm25"].build
+        monkeypatch.setattr(REGISTRY["bm25"], "build",
+                            lambda self, *a: (built.append(1), real(self, *a))[1])
+        got = [(h.chunk_id, h.score) for h in again.search(q, method="bm25", group=False)]
+    assert built == [1] and got == want
+    assert BM25Retriever.load(folder).k1 == K1
+
+
 def test_baseline_follows_writes(tiny):
     q = "zeppelin airship hydrogen"
     assert tiny.search(q, method="bm25") == []

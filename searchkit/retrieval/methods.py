@@ -5,7 +5,8 @@
 Static baselines index the index's chunks (id = chunk id). They are built lazily, on their
 first use, and saved under ``<index>/baselines/<name>/`` with a ``source.json`` stamp: the
 SQLite generation of the chunks they were built from and the index's creation time. Every
-committed write bumps the generation, so a baseline whose stamp differs is stale: it is
+committed write bumps the generation, so a baseline whose stamp differs is stale (so is one
+saved with other parameters than the method's current ones, e.g. BM25's k1): it is
 rebuilt from the chunks (in memory, then saved atomically when the folder is writable, which
 also serves read-only opens; a reader that cannot write simply rebuilds). Within a process,
 a built baseline is kept and reused until the generation changes.
@@ -119,7 +120,11 @@ def _load(folder: Path, name: str, want: dict):
         stamp = json.loads((folder / STAMP_FILE).read_text())
         if any(stamp.get(k) != v for k, v in want.items()):
             return None
-        return REGISTRY[name].load(folder)
+        loaded = REGISTRY[name].load(folder)
+        params = getattr(loaded, "params", None)  # e.g. BM25's k1 and b, saved with it
+        if params is not None and params() != REGISTRY[name]().params():
+            return None  # built with other parameters than the method's current ones
+        return loaded
     except FileNotFoundError:
         return None
     except Exception as e:  # unreadable or half-written by an older version: rebuild
