@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from searchkit import Index  # noqa: E402
 from searchkit.api import index_paths  # noqa: E402
+from searchkit.retrieval.hybrid import DEFAULT_COMBINE, LENGTH_PRIOR  # noqa: E402
 
 QUESTIONS = ROOT / "benchmarks" / "data" / "docset_sqlite.jsonl"
 OUT = ROOT / "benchmarks" / "results" / "docset_sqlite.json"
@@ -71,24 +72,34 @@ def main() -> None:
     ap.add_argument("--index", type=Path, default=ROOT / "indexes" / "eval" / "docset-sqlite")
     ap.add_argument("--methods", default="bm25,dense,hybrid")
     ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--questions", type=Path, default=QUESTIONS,
+                    help="JSON lines of {q, pages} (default: the 25 of the report set)")
+    ap.add_argument("--length-prior", type=float, default=None,
+                    help="hybrid's document length prior (default: the shipped LENGTH_PRIOR)")
     args = ap.parse_args()
+    if args.length_prior is not None:
+        import searchkit.retrieval.hybrid as hybrid
+
+        hybrid.LENGTH_PRIOR[hybrid.DEFAULT_COMBINE] = args.length_prior
     if not args.docs.is_dir():
         sys.exit(f"error: {args.docs} not found (apt-get install -y sqlite3-doc)")
-    questions = [json.loads(line) for line in QUESTIONS.read_text().splitlines() if line]
+    questions = [json.loads(line) for line in args.questions.read_text().splitlines() if line]
     t0 = time.perf_counter()
     report = index_paths([str(args.docs)], index=args.index)
     build_s = time.perf_counter() - t0
     with Index.open(args.index) as idx:
         stats = idx.stats()
         result = {
-            "docs": str(args.docs), "questions_file": str(QUESTIONS.relative_to(ROOT)),
+            "docs": str(args.docs), "questions_file": str(args.questions.resolve().relative_to(ROOT)),
             "index": str(args.index), "encoder": stats.get("encoder"),
             "documents": stats.get("documents"), "chunks": stats.get("chunks"),
             "index_sync_s": round(build_s, 1), "files_indexed_now": report.files_indexed,
             "skipped": len(report.skipped),
             "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                         "loadavg_1m": round(os.getloadavg()[0], 2)},
-            "command": "python benchmarks/docset.py",
+            "command": "python " + " ".join(sys.argv),
+            "length_prior": (args.length_prior if args.length_prior is not None
+                             else LENGTH_PRIOR[DEFAULT_COMBINE]),
             "methods": {m: score(idx, questions, m, args.docs)
                         for m in args.methods.split(",")},
         }

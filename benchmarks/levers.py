@@ -50,21 +50,27 @@ LEVERS: dict[str, tuple[str, Fusion | None, str]] = {
                   "RRF k=60 of dense + bm25, bm25 ranks scaled by query coverage^3")
                + (f", dense blended {1 - DEFAULT.sentence_weight:g}/"
                   f"{DEFAULT.sentence_weight:g} with the best sentence"
-                  if DEFAULT.sentence_weight else "")),
-    "hybrid_nosent": ("hybrid", Fusion(sentence_weight=0, combine="zscore"),
+                  if DEFAULT.sentence_weight else "")
+               + (f", each document's score less {DEFAULT.length_prior:g} x ln(its chunks)"
+                  if DEFAULT.length_prior else "")),
+    "hybrid_nosent": ("hybrid", Fusion(sentence_weight=0, combine="zscore", length_prior=0),
                       "z-scores of dense + bm25, equal weights, bm25 z scaled by query "
-                      "coverage, no sentence evidence (the default hybrid before it)"),
+                      "coverage, no sentence evidence (the default hybrid before it), no "
+                      "length prior"),
     "hybrid_plain_rrf": ("hybrid", Fusion(coverage_power=0, sentence_weight=0, combine="rrf"),
                          "plain RRF k=60 of dense + bm25 (coverage power 0)"),
     "hybrid_rrf_cov3": ("hybrid", Fusion(combine="rrf"),
                         "RRF k=60 of dense + bm25, bm25 ranks scaled by query coverage^3 "
                         "(the default hybrid before z-score fusion)"),
-    "hybrid_z_plain": ("hybrid", Fusion(coverage_power=0, combine="zscore", sentence_weight=0),
+    "hybrid_z_plain": ("hybrid", Fusion(coverage_power=0, combine="zscore", sentence_weight=0,
+                                  length_prior=0),
                        "z-scores of dense + bm25 over each list, equal weights, no coverage"),
-    "hybrid_z_cov1": ("hybrid", Fusion(coverage_power=1, combine="zscore", sentence_weight=0),
+    "hybrid_z_cov1": ("hybrid", Fusion(coverage_power=1, combine="zscore", sentence_weight=0,
+                                 length_prior=0),
                       "z-scores of dense + bm25, equal weights, bm25 z above its list's "
                       "lowest scaled by query coverage"),
-    "hybrid_z_cov3": ("hybrid", Fusion(coverage_power=3, combine="zscore", sentence_weight=0),
+    "hybrid_z_cov3": ("hybrid", Fusion(coverage_power=3, combine="zscore", sentence_weight=0,
+                                 length_prior=0),
                       "z-scores of dense + bm25, equal weights, bm25 z above its list's "
                       "lowest scaled by query coverage^3"),
 }
@@ -285,6 +291,7 @@ class DocEvidence:
         return Multi(base.parts, base.fusion, group_of=base.group_of)
 
 
+
 class FusedDepth:
     """A hybrid whose every method ranks ``depth`` chunks, whatever ``k`` is asked for (the
     shipped hybrid ranks ``max(k, 100)``; eval asks for 300 to fill 100 documents, so its
@@ -394,6 +401,96 @@ def context_dense(idx, base):
     return DenseRetriever(lambda: vi, base.encode_query, base.where)
 
 
+
+class SentencePool:
+    """Sentence evidence whose per-passage figure is not the best sentence's cosine but
+    another pooling of the passage's sentence cosines: ``top2`` (the mean of the two best),
+    ``lseT`` (a soft maximum, ``T * log mean exp(cos / T)``) or ``win2`` (the best mean of two
+    adjacent sentences; a one-sentence passage: that sentence). Blended ``(1 - weight) *
+    passage cosine + weight * pooled`` as :class:`SentenceEvidence` does."""
+
+    def __init__(self, mode: str, weight: float = 0.5):
+        self.mode, self.weight = mode, weight
+
+    def wrap(self, idx, base):
+        import numpy as np
+
+        from searchkit.retrieval.dense import SentenceEvidence
+        from searchkit.sentence_vectors import SCALE
+
+        mode = self.mode
+
+        def pool(sims):
+            if len(sims) == 1:
+                return float(sims[0])
+            if mode == "top2":
+                return float(np.sort(sims)[-2:].mean())
+            if mode.startswith("lse"):
+                t = float(mode[3:])
+                return float(t * np.log(np.mean(np.exp((sims - sims.max()) / t))) + sims.max())
+            if mode == "win2":
+                return float(((sims[1:] + sims[:-1]) / 2).max())
+            raise ValueError(mode)
+
+        class Pooled(SentenceEvidence):
+            def best_sentence(self, query, ids):
+                qv = np.asarray(self.dense.encode_query(query), dtype=np.float32).reshape(-1)
+                keys, counts, mat = self._from_blobs(ids, qv.shape[0])
+                if not len(keys):
+                    return {}
+                sims = np.einsum("ij,j->i", mat, (qv / SCALE).astype(np.float32))
+                starts = np.concatenate(([0], np.cumsum(counts)))
+                return {k: pool(sims[a:b]) for k, a, b in zip(keys, starts[:-1], starts[1:])}
+
+        return Pooled(base, lambda ids: idx.store.sentence_vectors(idx.vector_key, ids),
+                      self.weight)
+
+
+class SentenceCoverage:
+    """BM25 whose coverage (the share of the query's terms a passage holds, which scales its
+    part of the fused score) also looks at the passage's best sentence: ``(1 - share) *
+    passage coverage + share * best sentence's coverage`` (term proximity at sentence level)."""
+
+    def __init__(self, share: float):
+        self.share = share
+
+    def wrap(self, idx, base):
+        from searchkit.highlight import split_sentences
+
+        texts = _texts(idx)
+        share = self.share
+
+        class Covered:
+            def __init__(self):
+                self.base = base
+
+            def search(self, query, k, allowed=None):
+                return base.search(query, k, allowed)
+
+            def coverage(self, query, ids):
+                cov = base.coverage(query, ids)
+                terms = set(base.query_terms(query))
+                if not terms:
+                    return cov
+                got = texts(list(ids))
+                out = {}
+                for i, c in cov.items():
+                    text = got.get(i, "")
+                    best = 0.0
+                    for s in split_sentences(text):
+                        seen = terms.intersection(base.query_terms(text[s.start:s.end]))
+                        best = max(best, len(seen) / len(terms))
+                    out[i] = (1 - share) * c + share * best
+                return out
+
+            def __getattr__(self, name):
+                return getattr(base, name)
+
+            def __len__(self):
+                return len(base)
+
+        return Covered()
+
 WRAPS = {
     "sent0.5_top20": {"dense": sentence_head(0.5, 20)},
     "sent0.5_top50": {"dense": sentence_head(0.5, 50)},
@@ -403,6 +500,16 @@ WRAPS = {
     "ctx": {"dense": context_dense},
     "hnsw": {"dense": hnsw_dense},
 }
+for _mode in ("top2", "lse0.05", "lse0.02", "win2"):
+    WRAPS[f"pool_{_mode}"] = {"dense": SentencePool(_mode).wrap}
+    LEVERS[f"hybrid_pool_{_mode}"] = (
+        "hybrid", Fusion(sentence_weight=0, length_prior=0), f"the default hybrid without "
+        f"length prior, its sentence evidence pooled by {_mode} instead of the best sentence")
+for _share in (0.5, 1.0):
+    WRAPS[f"sentcov{_share:g}"] = {"bm25": SentenceCoverage(_share).wrap}
+    LEVERS[f"hybrid_sentcov{_share:g}"] = (
+        "hybrid", Fusion(length_prior=0), f"the default hybrid, bm25's coverage {_share:g} from the best "
+        f"sentence, {1 - _share:g} from the passage")
 BM25_SETTINGS = ((0.9, 0.4), (1.2, 0.75), (1.2, 0.5), (2.0, 0.75))
 for _k1, _b in BM25_SETTINGS:
     WRAPS[f"k{_k1:g}b{_b:g}"] = {"bm25": bm25_params(_k1, _b)}
@@ -416,9 +523,9 @@ for _name, _method, _fusion, _wrap, _what in (
          "dense with Rocchio feedback (5 docs, beta 0.5)"),
         ("hybrid_rocchio", "hybrid", DEFAULT, "rocchio",
          "the default hybrid, its dense part with Rocchio"),
-        ("hybrid_sent0.5_top20", "hybrid", Fusion(sentence_weight=0), "sent0.5_top20",
+        ("hybrid_sent0.5_top20", "hybrid", Fusion(sentence_weight=0, length_prior=0), "sent0.5_top20",
          "hybrid_sent0.5, the blend on the dense ranking's first 20 passages only"),
-        ("hybrid_sent0.5_top50", "hybrid", Fusion(sentence_weight=0), "sent0.5_top50",
+        ("hybrid_sent0.5_top50", "hybrid", Fusion(sentence_weight=0, length_prior=0), "sent0.5_top50",
          "hybrid_sent0.5, the blend on the dense ranking's first 50 passages only"),
         ("bm25_title", "bm25", None, "title",
          "BM25 with the document title 3 times in each chunk (the shipped bm25: once)"),
@@ -449,6 +556,8 @@ for _wd in (0.4, 0.6):
         "hybrid", Fusion(weights=(_wd, 1 - _wd), combine="zscore"),
         f"the default hybrid with weights dense {_wd:g}, bm25 {1 - _wd:g} (default: equal)")
 
+for _name in [n for n in LEVERS if n.startswith(("hybrid_pool_", "hybrid_sentcov"))]:
+    LEVER_WRAP[_name] = _name[len("hybrid_"):]
 
 #: lever -> document-level scoring it uses (hybrid, grouped by document)
 LEVER_DOC: dict[str, "DocEvidence | FusedDepth"] = {}
@@ -457,6 +566,10 @@ for _g in (0.1, 0.2, 0.3):
         "hybrid", DEFAULT, f"the default hybrid, each method's document score its best chunk "
         f"+ {_g:g} x its second best (in that method's list; missing: the list's lowest)")
     LEVER_DOC[f"hybrid_doc{_g}"] = DocEvidence(_g)
+for _a in (0, 0.05, 0.1, 0.15, 0.2, 0.3):
+    LEVERS[f"hybrid_lenprior{_a:g}"] = (
+        "hybrid", Fusion(length_prior=_a), f"the default hybrid, each document's fused score "
+        f"less {_a:g} x ln(its chunks)")
 for _d in (50, 100, 200, 300, 500):
     LEVERS[f"hybrid_depth{_d}"] = (
         "hybrid", DEFAULT, f"the default hybrid, each method ranking {_d} chunks whatever k "

@@ -28,6 +28,9 @@ Per size, one query at a time, interleaved (each real SciFact query, after 5 war
   the sentence evidence costs in the same run;
 - ``default_depth100``: the default hybrid with each method ranking 100 chunks (the fusion
   depth before it was 300; only with ``--index``), to see what the depth costs;
+- ``default_noprior``: the default hybrid without the document length prior
+  (``Fusion(length_prior=0)``, the default before it; only with ``--index``), to see what
+  counting the candidates' chunks costs;
 - ``baseline``: ``encoder.encode_query(q)`` + ``faiss_index.search(qv, 10)`` on the very
   same FAISS index object (one OpenMP thread for both, as searchkit uses for one query).
 
@@ -101,6 +104,7 @@ def measure(path: Path, qs: list[str], highlight: bool = False) -> dict:
     from searchkit.retrieval.hybrid import Fusion
 
     nosent = Fusion(sentence_weight=0)
+    noprior = Fusion(length_prior=0)
     faiss.omp_set_num_threads(1)
     idx = Index.open(path, readonly=True)
     enc = idx.encoder
@@ -113,6 +117,7 @@ def measure(path: Path, qs: list[str], highlight: bool = False) -> dict:
         times["default+highlight"] = []
         times["default_nosent"] = []
         times["default_depth100"] = []
+        times["default_noprior"] = []
         for q in qs[:5]:
             idx.search(q, k=10, highlight=True)
     for n, q in enumerate(qs[5:]):
@@ -131,6 +136,8 @@ def measure(path: Path, qs: list[str], highlight: bool = False) -> dict:
                 idx.search(q, k=10)
             elif what == "default_nosent":
                 search(idx, q, k=10, group=True, fusion=nosent)
+            elif what == "default_noprior":
+                search(idx, q, k=10, group=True, fusion=noprior)
             elif what == "default_depth100":
                 depth, hybrid.DEPTH = hybrid.DEPTH, 100
                 try:

@@ -77,6 +77,20 @@ def test_markdown_hits_carry_heading_paths(tmp_path, docs, hashing):
     idx.close()
 
 
+def test_html_hits_carry_heading_paths(tmp_path, hashing):
+    page = tmp_path / "docs" / "guide.html"
+    page.parent.mkdir()
+    page.write_text("<html><head><title>Guide</title></head><body><h1>Guide</h1>"
+                    "<p>Read this first.</p><h2>Backups</h2>"
+                    "<p>Copy the file nightly to another disk.</p></body></html>")
+    idx = Index.create(tmp_path / "idx", encoder="hashing-test",
+                       chunking=searchkit.ChunkSettings(max_tokens=12, overlap=0))
+    idx.add_paths([page])
+    hit = idx.search("copy the file nightly to another disk", k=1, group=False)[0]
+    assert hit.heading == "Guide > Backups"
+    idx.close()
+
+
 def test_errors(tmp_path, hashing):
     with pytest.raises(IndexNotFound):
         Index.open(tmp_path / "nothing")

@@ -12,7 +12,7 @@ from searchkit import Index
 from searchkit.cli import cli
 from searchkit.eval import evaluate, load_beir
 from searchkit.eval.runner import build_index, doc_text, evaluate_method
-from searchkit.retrieval.hybrid import DEFAULT_SENTENCE_WEIGHT
+from searchkit.retrieval.hybrid import DEFAULT_SENTENCE_WEIGHT, LENGTH_PRIOR
 from searchkit.retrieval.methods import METHODS
 
 from conftest import DATA
@@ -46,7 +46,8 @@ def test_eval_all_methods_json(tmp_path, hashing):
     assert out["results"][-1]["fusion"] == {"methods": ["dense", "bm25"], "weights": [1, 1],
                                             "k": 60, "coverage_power": 1.0,
                                             "sentence_weight": DEFAULT_SENTENCE_WEIGHT,
-                                            "combine": "zscore"}
+                                            "combine": "zscore",
+                                            "length_prior": LENGTH_PRIOR["zscore"]}
     idx = out["index"]
     assert idx["path"] == str(tmp_path / "home" / "eval" / "tiny_beir-hashing-test-256-32")
     assert (idx["documents"], idx["chunks"], idx["reused"]) == (30, 30, False)

@@ -34,6 +34,22 @@ def test_html_title_text_and_no_script_or_style():
     assert "flour\n\nwater" in d.text
 
 
+def test_html_headings_give_heading_paths_at_their_offsets():
+    html = ("<html><head><title>Guide</title></head><body><h1>Guide</h1>"
+            "<h2>\n  Install <code>pkg</code></h2><p>Run the installer.</p>"
+            "<h2><a name='use'></a> Use</h2><p>Call it.</p><h3> </h3>"
+            "<h3>Flags \ue002x</h3><p>See below.</p></body></html>")
+    d = read_bytes(Path("g.html"), html.encode())
+    assert [(lvl, t) for _, lvl, t in d.headings] == [
+        (1, "Guide"), (2, "Install pkg"), (2, "Use"), (3, "Flags x")]
+    for pos, _, t in d.headings:  # offsets index the text, marks leave no trace
+        assert d.text[pos:pos + len(t)] == t
+    assert "\ue002" not in d.text and "\n\n\n" not in d.text
+    assert heading_path(d.headings, d.text.index("Call it")) == "Guide > Use"
+    assert heading_path(d.headings, d.text.index("See below")) == "Guide > Use > Flags x"
+    assert d.breaks is None  # chunks run on across sections, as in Markdown
+
+
 def test_pdf_pages_title_and_text():
     d = read_file(DOCS / "orchard.pdf")
     assert d.format == "pdf"

@@ -47,6 +47,17 @@ COVERAGE_POWER = {"zscore": 1.0, "rrf": 3.0}
 SENTENCE_WEIGHT = {"zscore": 0.5, "rrf": 0.0}
 #: The default fusion's sentence weight.
 DEFAULT_SENTENCE_WEIGHT = SENTENCE_WEIGHT[DEFAULT_COMBINE]
+#: When hybrid ranks documents (one hit per document: ``search query``, eval), a document's
+#: fused score pays ``prior * ln(its number of chunks)``. A document scored by its best chunk
+#: gets as many tries as it has chunks, so long pages (a reference of hundreds of chunks) win
+#: places in a top 5 on incidental overlap alone. Per ``combine``: with ``zscore`` 0.1 was
+#: chosen on the dev sets of issue #17 as the largest of 0.05 / 0.1 / 0.15 / 0.2 / 0.3 that
+#: gains on each (nDCG@10 SciFact train 0.7381 -> 0.7398, pydocs 0.5660 -> 0.5670, manpages
+#: 0.8609 -> 0.8617; SQLite docs dev questions, top 5: 46 -> 47 of 60, MRR@5 0.594 -> 0.617;
+#: 0.2 gains more on the docs, 50 of 60, but loses on pydocs: benchmarks/results/levers_*.json,
+#: benchmarks/results/docset_length_prior.json; benchmarks/RESULTS_eval.md, "Long documents");
+#: ``rrf`` keeps 0 (its scores are on another scale).
+LENGTH_PRIOR = {"zscore": 0.1, "rrf": 0.0}
 
 
 @dataclass(frozen=True)
@@ -62,6 +73,8 @@ class Fusion:
             (default :data:`COVERAGE_POWER` of ``combine``).
         sentence_weight: the weight of a passage's best sentence in its dense score
             (default :data:`SENTENCE_WEIGHT` of ``combine``).
+        length_prior: what a document's fused score pays per unit of ln(its chunks) when
+            documents are ranked (default :data:`LENGTH_PRIOR` of ``combine``).
     """
 
     methods: tuple[str, ...] = DEFAULT_FUSE
@@ -70,6 +83,7 @@ class Fusion:
     coverage_power: float | None = None  # None: COVERAGE_POWER[combine]
     sentence_weight: float | None = None  # None: SENTENCE_WEIGHT[combine]
     combine: str = DEFAULT_COMBINE
+    length_prior: float | None = None  # None: LENGTH_PRIOR[combine]
 
     def __post_init__(self):
         import math
@@ -90,15 +104,18 @@ class Fusion:
             object.__setattr__(self, "coverage_power", COVERAGE_POWER[self.combine])
         if self.sentence_weight is None:
             object.__setattr__(self, "sentence_weight", SENTENCE_WEIGHT[self.combine])
+        if self.length_prior is None:
+            object.__setattr__(self, "length_prior", LENGTH_PRIOR[self.combine])
         try:
             weights = (tuple(float(w) for w in self.weights) if self.weights is not None
                        else None)
             k, power = float(self.k), float(self.coverage_power)
             sentence = float(self.sentence_weight)
+            prior = float(self.length_prior)
         except (TypeError, ValueError):
             raise BadUsage(f"fusion weights and RRF k must be numbers, not "
                            f"{self.weights!r} / {self.k!r}") from None
-        if not all(math.isfinite(x) for x in (*(weights or ()), k, power, sentence)):
+        if not all(math.isfinite(x) for x in (*(weights or ()), k, power, sentence, prior)):
             raise BadUsage("fusion weights and RRF k must be finite numbers")
         if weights is not None:
             if len(weights) != len(methods):
@@ -111,11 +128,14 @@ class Fusion:
             raise BadUsage(f"coverage power must be >= 0, got {self.coverage_power}")
         if not 0 <= sentence <= 1:
             raise BadUsage(f"sentence weight must lie in [0, 1], got {self.sentence_weight}")
+        if prior < 0:
+            raise BadUsage(f"length prior must be >= 0, got {self.length_prior}")
         object.__setattr__(self, "methods", methods)
         object.__setattr__(self, "weights", weights)
         object.__setattr__(self, "k", float(self.k))
         object.__setattr__(self, "coverage_power", power)
         object.__setattr__(self, "sentence_weight", sentence)
+        object.__setattr__(self, "length_prior", prior)
 
     @classmethod
     def parse(cls, fuse: str | Sequence[str] | None = None,
@@ -142,7 +162,7 @@ class Fusion:
         return {"methods": list(self.methods),
                 "weights": list(self.weights or [1.0] * len(self.methods)), "k": self.k,
                 "coverage_power": self.coverage_power, "sentence_weight": self.sentence_weight,
-                "combine": self.combine}
+                "combine": self.combine, "length_prior": self.length_prior}
 
 
 class HybridRetriever:
@@ -155,15 +175,18 @@ class HybridRetriever:
             counted over groups (a document's rank in a list is the rank of its best chunk
             among documents) and one id per group comes back: the group's best-fused id,
             with the group's fused score. Without it, ids are fused as they are.
+        group_size: optional ``groups -> {group: its number of ids}`` (a document's chunks),
+            for ``fusion.length_prior``; without it no prior is paid.
     """
 
     name = "hybrid"
 
     def __init__(self, parts: Mapping[str, Any], fusion: Fusion | None = None,
-                 group_of: Callable[[list[int]], dict[int, int]] | None = None):
+                 group_of: Callable[[list[int]], dict[int, int]] | None = None,
+                 group_size: Callable[[list[int]], dict[int, int]] | None = None):
         self.parts = dict(parts)
         self.fusion = fusion or Fusion(methods=tuple(self.parts))
-        self.group_of = group_of
+        self.group_of, self.group_size = group_of, group_size
 
     def search(self, query: str, k: int, allowed: Allowed = None) -> list[ScoredId]:
         k = check_k(k)
@@ -208,8 +231,30 @@ class HybridRetriever:
                         weights[g] = per_item.get(i, 1.0)
             grouped.append(out)
             grouped_items.append(weights if per_item is not None else None)
-        fused = self._fuse(grouped, grouped_items, limit=k)
-        return [ScoredId(best[g], s) for g, s in fused]
+        prior = self.fusion.length_prior or 0.0  # set by Fusion.__post_init__
+        if prior <= 0 or self.group_size is None:
+            fused = self._fuse(grouped, grouped_items, limit=k)
+            return [ScoredId(best[g], s) for g, s in fused]
+        return [ScoredId(best[g], s)
+                for g, s in self._pay_prior(self._fuse(grouped, grouped_items), k, prior)]
+
+    def _pay_prior(self, fused: list[ScoredId], k: int, prior: float) -> list[tuple[int, float]]:
+        """The best ``k`` of ``fused`` (groups, best first) once each has paid ``prior *
+        ln(its size)``. A price is never negative, so once the next group's unpaid score is
+        below the k-th paid score no later group can enter: only the head is counted."""
+        import math
+
+        paid: list[tuple[int, float]] = []
+        pos, step = 0, 2 * k + 8
+        while pos < len(fused):
+            batch = fused[pos:pos + step]
+            pos += len(batch)
+            size = self.group_size([g for g, _ in batch if g >= 0]) if self.group_size else {}
+            paid.extend((g, s - prior * math.log(max(1, size.get(g, 1)))) for g, s in batch)
+            paid.sort(key=lambda x: (-x[1], x[0]))
+            if len(paid) >= k and pos < len(fused) and fused[pos][1] < paid[k - 1][1]:
+                break
+        return paid[:k]
 
     def __len__(self) -> int:
         return max((len(p) for p in self.parts.values()), default=0)
@@ -239,5 +284,7 @@ def hybrid_method(index, fusion: Fusion | None = None,
             sentence,
             matrix=(lambda: index.sentence_matrix) if hasattr(index, "sentence_matrix")
             else None)
-    group_of = index.store.doc_ids_of_chunks if by_document else None
-    return HybridRetriever(parts, fusion, group_of=group_of)
+    if not by_document:
+        return HybridRetriever(parts, fusion)
+    return HybridRetriever(parts, fusion, group_of=index.store.doc_ids_of_chunks,
+                           group_size=getattr(index.store, "chunks_per_document", None))

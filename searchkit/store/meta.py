@@ -217,6 +217,8 @@ class MetaStore:
         self.path = path
         self.readonly = readonly
         self.db = connect(path, readonly)
+        #: (generation, {document id: its number of chunks}) as far as asked for
+        self._sizes: tuple[int, dict[int, int]] = (-1, {})
 
     def close(self) -> None:
         self.db.conn.close()
@@ -399,6 +401,27 @@ class MetaStore:
             q = ",".join("?" * len(part))
             out.update(self.db.execute(f"SELECT id, doc_id FROM chunks WHERE id IN ({q})", part))
         return out
+
+    def chunks_per_document(self, doc_ids: Iterable[int]) -> dict[int, int]:
+        """``{document id: its number of chunks}`` for ``doc_ids`` (those still indexed).
+        Counts are kept while the index's generation (bumped with any chunk change) stays
+        the same, so a warm query counts only documents it has not met yet (hybrid's length
+        prior asks this for every query's candidates; benchmarks/RESULTS_eval.md, "Long
+        documents")."""
+        gen = self.generation()
+        seen_gen, sizes = self._sizes
+        if seen_gen != gen:
+            sizes = {}
+            self._sizes = (gen, sizes)
+        ids = [int(i) for i in doc_ids]
+        todo = [i for i in ids if i not in sizes]
+        for start in range(0, len(todo), 900):
+            part = todo[start : start + 900]
+            q = ",".join("?" * len(part))
+            sizes.update(self.db.execute(
+                f"SELECT doc_id, count(*) FROM chunks WHERE doc_id IN ({q}) GROUP BY doc_id",
+                part))
+        return {i: sizes[i] for i in ids if i in sizes}
 
     def count(self, table: str) -> int:
         return self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
